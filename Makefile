@@ -1,0 +1,59 @@
+# The README's two commands: `make run` and `make test`. Everything they need is installed from here.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint lint-imports unit openapi bench clean sysdeps
+
+$(VENV)/.created:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "postal-bridge needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	@touch $@
+
+$(VENV)/.installed-run: $(VENV)/.created setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.created setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	POSTAL_BRIDGE_ALLOW_PRIVATE_CALLBACKS=$${POSTAL_BRIDGE_ALLOW_PRIVATE_CALLBACKS:-1} \
+	POSTAL_BRIDGE_SANDBOX_STEP_SECONDS=$${POSTAL_BRIDGE_SANDBOX_STEP_SECONDS:-10} \
+	$(VENV)/bin/postal-bridge run
+
+# poppler-utils renders and reads PDFs in the label tests; installed when missing and apt is available.
+sysdeps:
+	@command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	  else echo "The label tests need poppler-utils (pdftoppm, pdftotext): install it, e.g. 'sudo apt-get install poppler-utils'." >&2; exit 1; fi; }
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+lint-imports: $(VENV)/.installed-test
+	$(VENV)/bin/lint-imports
+
+# The whole suite on SQLite (and the Redis in POSTAL_BRIDGE_TEST_REDIS_URL, else a private embedded one); then,
+# when POSTAL_BRIDGE_TEST_DATABASE_URL points at PostgreSQL, the storage, integration and e2e tests again on it.
+test: $(VENV)/.installed-test sysdeps lint lint-imports
+	env -u POSTAL_BRIDGE_TEST_DATABASE_URL $(PY) -m pytest
+	@if [ -n "$$POSTAL_BRIDGE_TEST_DATABASE_URL" ]; then \
+	  echo "== again on $$POSTAL_BRIDGE_TEST_DATABASE_URL (integration + e2e) =="; \
+	  $(PY) -m pytest -m "integration or e2e"; \
+	fi
+
+unit: $(VENV)/.installed-test
+	$(PY) -m pytest -m unit -q
+
+openapi: $(VENV)/.installed-run
+	$(VENV)/bin/postal-bridge openapi --output docs/openapi.json
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""Adapters: the edges of postal-bridge that talk to the outside world."""

@@ -1,0 +1,1 @@
+"""Courier adapters behind one interface (``base.CarrierAdapterBase``); the registry lives in ``bootstrap``."""

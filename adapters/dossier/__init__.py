@@ -1,0 +1,1 @@
+"""Adapter for the one-stop dossier system: signed webhook callbacks (Standard Webhooks)."""

@@ -1,0 +1,172 @@
+"""Code128 and QR symbols sized in whole thermal-printer dots (203 dpi), drawn straight onto a reportlab canvas.
+
+Widths snap to the printer grid so every bar and module is a whole number of dots: a 0.375 mm Code128 module is
+exactly 3 dots, and a QR module is ``n`` dots. Off-grid widths get rounded differently from bar to bar by the
+printer, which is what makes cheap labels unscannable.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+PRINTER_DPI = 203
+DOT = 72.0 / PRINTER_DPI  # one printer dot, in PDF points
+CODE128_MODULE_DOTS = 3  # 0.375 mm
+CODE128_MIN_MODULE_DOTS = 2
+CODE128_QUIET_MODULES = 10
+QR_QUIET_MODULES = 4
+QR_MIN_MODULE_DOTS = 2
+
+_S10 = re.compile(r"^([A-Z]{2})(\d{3})(\d{3})(\d{3})([A-Z]{2})$")
+
+
+def snap_up(value: float) -> float:
+    """Smallest whole number of dots that is >= ``value`` (points in, points out)."""
+    return math.ceil(value / DOT - 1e-9) * DOT
+
+
+def snap_down(value: float) -> float:
+    """Largest whole number of dots that is <= ``value`` (points in, points out)."""
+    return math.floor(value / DOT + 1e-9) * DOT
+
+
+def human_readable(code: str) -> str:
+    """Text printed under the bars: UPU S10 codes grouped (``EB 123 456 785 VN``), anything else unchanged."""
+    match = _S10.match(code)
+    return " ".join(match.groups()) if match else code
+
+
+def _check_code128(value: str) -> None:
+    if not value:
+        raise ValueError("Code128 value is empty")
+    bad = [c for c in value if not 32 <= ord(c) <= 126]
+    if bad:
+        raise ValueError(f"Code128 value {value!r} has characters outside printable ASCII: {bad!r}")
+
+
+@dataclass(frozen=True)
+class Code128Symbol:
+    """A Code128 widget whose module width is a whole number of dots; ``width`` includes both quiet zones."""
+
+    widget: Code128
+    module_dots: int
+
+    @property
+    def width(self) -> float:
+        return float(self.widget.width)
+
+    @property
+    def bar_height(self) -> float:
+        return float(self.widget.barHeight)
+
+
+def make_code128(
+    value: str,
+    *,
+    max_width: float,
+    bar_height: float,
+    module_dots: int = CODE128_MODULE_DOTS,
+    min_module_dots: int = CODE128_MIN_MODULE_DOTS,
+) -> Code128Symbol:
+    """The widest whole-dot Code128 (``module_dots`` down to ``min_module_dots``) that fits in ``max_width``."""
+    _check_code128(value)
+    for dots in range(module_dots, min_module_dots - 1, -1):
+        bar_width = dots * DOT
+        widget = Code128(
+            value,
+            barWidth=bar_width,
+            barHeight=bar_height,
+            humanReadable=False,
+            quiet=True,
+            lquiet=CODE128_QUIET_MODULES * bar_width,
+            rquiet=CODE128_QUIET_MODULES * bar_width,
+        )
+        if widget.width <= max_width + 1e-6:
+            return Code128Symbol(widget=widget, module_dots=dots)
+    raise ValueError(f"Code128 for {value!r} does not fit in {max_width:.1f} pt even at {min_module_dots} dots/module")
+
+
+def draw_code128(
+    canv: Canvas,
+    value: str,
+    *,
+    left: float,
+    right: float,
+    top: float,
+    bar_height: float,
+    font: str,
+    font_size: float,
+    text_gap: float = 2.0,
+) -> float:
+    """Draw ``value`` centred between ``left`` and ``right`` with its bars starting at ``top``, and the
+    human-readable text (spaced S10 grouping) underneath in ``font``. Returns the y of the lowest ink drawn.
+
+    The left edge of the symbol is snapped to the dot grid (page x = 0 is a dot boundary), so bars map onto
+    whole printer dots.
+    """
+    symbol = make_code128(value, max_width=right - left, bar_height=bar_height)
+    x = snap_down(left + (right - left - symbol.width) / 2.0)
+    if x < left:
+        x = snap_up(left)
+    y = top - bar_height
+    symbol.widget.drawOn(canv, x, y)
+
+    text = human_readable(value)
+    bar_left = x + symbol.widget.lquiet
+    bar_right = x + symbol.width - symbol.widget.rquiet
+    # The text may use the quiet zones' width as well, but never more than the given box.
+    size = font_size
+    while size > 5.0 and stringWidth(text, font, size) > right - left:
+        size -= 0.25
+    baseline = y - text_gap - size * 0.93
+    canv.setFont(font, size)
+    canv.drawCentredString((bar_left + bar_right) / 2.0, baseline, text)
+    return baseline - size * 0.24
+
+
+def qr_matrix(payload: str) -> tuple[bytearray, ...]:
+    """Rows of the QR symbol (error level M, no quiet zone), 1 = dark module."""
+    import segno
+
+    if not payload:
+        raise ValueError("QR payload is empty")
+    return segno.make_qr(payload, error="m", boost_error=False).matrix
+
+
+def draw_qr(canv: Canvas, payload: str, *, left: float, top: float, max_size: float) -> float:
+    """Draw the QR for ``payload`` with its quiet-zone box's top-left corner at (``left``, ``top``).
+
+    All dark modules are emitted as ONE filled path, horizontally adjacent dark modules merged into a single
+    rectangle, so the PDF stays small and rasterisers fill the union without hairline seams. The quiet zone is
+    left blank (the caller keeps other ink out of the returned square). Returns the side of that square.
+    """
+    matrix = qr_matrix(payload)
+    modules = len(matrix) + 2 * QR_QUIET_MODULES
+    dots = math.floor(max_size / DOT / modules + 1e-9)  # whole printer dots per module
+    if dots < QR_MIN_MODULE_DOTS:
+        raise ValueError(f"QR for a {len(payload)}-character payload does not fit in {max_size:.1f} pt")
+    module = dots * DOT
+    origin_x = left + QR_QUIET_MODULES * module
+    origin_top = top - QR_QUIET_MODULES * module
+
+    path = canv.beginPath()
+    for r, row in enumerate(matrix):
+        y = origin_top - (r + 1) * module
+        c = 0
+        n = len(row)
+        while c < n:
+            if not row[c]:
+                c += 1
+                continue
+            start = c
+            while c < n and row[c]:
+                c += 1
+            path.rect(origin_x + start * module, y, (c - start) * module, module)
+    canv.drawPath(path, stroke=0, fill=1)
+    return modules * module

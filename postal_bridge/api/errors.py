@@ -1,0 +1,63 @@
+"""Every error is JSON ``{code, status, message, errors}``; domain errors map to HTTP statuses here."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from postal_bridge.domain.errors import (
+    Conflict,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    NotFound,
+    PostalBridgeError,
+    Unauthorized,
+    ValidationFailed,
+)
+
+log = logging.getLogger("postal_bridge.api")
+
+STATUS = [
+    (ValidationFailed, 422),
+    (IdempotencyKeyReused, 422),
+    (IdempotencyKeyInUse, 409),
+    (NotFound, 404),
+    (Unauthorized, 401),
+    (Conflict, 409),
+]
+REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}
+
+
+def error_response(status: int, message: str, errors: dict | None = None, code: str | None = None):
+    body = {"code": status, "status": REASONS.get(status, ""), "message": message, "errors": errors or {}}
+    if code:
+        body["error"] = code
+    resp = jsonify(body)
+    resp.status_code = status
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="postal-bridge"'
+    return resp
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(PostalBridgeError)
+    def _domain(exc: PostalBridgeError):
+        status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
+        errors = {"json": exc.errors} if isinstance(exc, ValidationFailed) else exc.errors
+        return error_response(status, exc.message, errors, exc.code)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        data = getattr(exc, "data", {}) or {}
+        message = data.get("message") or exc.description or exc.name
+        errors = data.get("messages") or data.get("errors") or {}
+        return error_response(exc.code or 500, message, errors)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        ref = uuid.uuid4().hex[:12]
+        log.exception("unhandled error", extra={"error_ref": ref})
+        return error_response(500, f"Internal error; reference {ref}.")

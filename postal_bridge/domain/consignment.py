@@ -1,0 +1,164 @@
+"""The consignment aggregate: one physical item on one leg, its status and its append-only event log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from postal_bridge.domain.address import Party
+from postal_bridge.domain.errors import Conflict, IllegalTransition
+from postal_bridge.domain.status import BOOKED_WITH_COURIER, CANCELLABLE, INITIAL, TERMINAL, Kind, Status, allowed
+
+
+class Source(StrEnum):
+    """Where a status change came from."""
+
+    API = "api"
+    COURIER_WEBHOOK = "courier_webhook"
+    COURIER_POLL = "courier_poll"
+    SCAN = "scan"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class DossierLink:
+    code: str | None
+    procedure_code: str | None = None
+    procedure_name: str | None = None
+    appointment_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Parcel:
+    weight_g: int
+    contents: str
+
+
+@dataclass(frozen=True)
+class ConsignmentEvent:
+    """One entry of the append-only log. ``previous_status`` is ``None`` for the first entry."""
+
+    status: Status
+    occurred_at: datetime
+    source: Source
+    previous_status: Status | None = None
+    actor: str | None = None
+    location: str | None = None
+    description: str | None = None
+    seq: int = 0
+
+
+@dataclass
+class Consignment:
+    id: str
+    agency_id: str
+    kind: Kind
+    status: Status
+    carrier: str
+    service: str
+    dossier: DossierLink
+    citizen: Party
+    parcel: Parcel
+    tracking_token: str
+    created_at: datetime
+    cod_vnd: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    api_key_id: str | None = None
+    tracking_code: str | None = None
+    carrier_ref: str | None = None  # the courier's internal id, if different from the tracking code
+    booking_attempt: int = 1
+    version: int = 0
+    events: list[ConsignmentEvent] = field(default_factory=list)
+    # Events appended since load; the unit of work persists them and turns them into outbox rows.
+    new_events: list[ConsignmentEvent] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def register(
+        cls, *, initial: Status = Status.REQUESTED, occurred_at: datetime, actor: str | None, **fields: Any
+    ) -> Consignment:
+        """Create a new consignment in one of its kind's initial statuses, with its first event."""
+        c = cls(status=initial, created_at=occurred_at, **fields)
+        if initial not in INITIAL[c.kind]:
+            raise Conflict(f"A {c.kind} consignment cannot start as '{initial}'.")
+        c._record(initial, None, occurred_at, Source.API, actor, None, "Consignment registered")
+        return c
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def client_ref(self) -> str:
+        """Deterministic courier reference for this leg and booking attempt (≤ 32 chars of [A-Za-z0-9-])."""
+        return f"PB-{self.id.replace('-', '')[:20]}-{self.booking_attempt}"
+
+    def can_transition(self, target: Status) -> bool:
+        return allowed(self.kind, self.status, target)
+
+    def transition(
+        self,
+        target: Status,
+        *,
+        occurred_at: datetime,
+        source: Source,
+        actor: str | None = None,
+        location: str | None = None,
+        description: str | None = None,
+    ) -> ConsignmentEvent:
+        if not self.can_transition(target):
+            raise IllegalTransition(self.kind, self.status, target)
+        previous = self.status
+        self.status = target
+        return self._record(target, previous, occurred_at, source, actor, location, description)
+
+    def mark_booked(self, *, tracking_code: str, carrier_ref: str | None, occurred_at: datetime) -> ConsignmentEvent:
+        event = self.transition(
+            Status.BOOKED, occurred_at=occurred_at, source=Source.SYSTEM, description="Booked with the courier"
+        )
+        self.tracking_code = tracking_code
+        self.carrier_ref = carrier_ref
+        return event
+
+    def mark_booking_failed(self, *, reason: str, occurred_at: datetime) -> ConsignmentEvent:
+        return self.transition(Status.BOOKING_FAILED, occurred_at=occurred_at, source=Source.SYSTEM, description=reason)
+
+    def cancel(self, *, occurred_at: datetime, actor: str | None, reason: str | None = None) -> bool:
+        """Cancel; returns True when the courier also has to be told. Refused once the courier has the item."""
+        if self.status == Status.CANCELLED:
+            return False
+        if self.status not in CANCELLABLE:
+            raise Conflict(
+                f"The courier already has this consignment (status '{self.status}'); it cannot be cancelled."
+            )
+        had_courier = self.status in BOOKED_WITH_COURIER
+        self.transition(
+            Status.CANCELLED, occurred_at=occurred_at, source=Source.API, actor=actor, description=reason or "Cancelled"
+        )
+        return had_courier
+
+    def _record(
+        self,
+        status: Status,
+        previous: Status | None,
+        occurred_at: datetime,
+        source: Source,
+        actor: str | None,
+        location: str | None,
+        description: str | None,
+    ) -> ConsignmentEvent:
+        self.version += 1
+        event = ConsignmentEvent(
+            status=status,
+            occurred_at=occurred_at,
+            source=source,
+            previous_status=previous,
+            actor=actor,
+            location=location,
+            description=description,
+            seq=len(self.events) + 1,
+        )
+        self.events.append(event)
+        self.new_events.append(event)
+        return event

@@ -1,0 +1,79 @@
+"""Small entities besides the consignment: agencies, API keys, outbox items and idempotency records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from postal_bridge.domain.address import Address
+
+
+@dataclass
+class Agency:
+    """A one-stop centre or agency (Trung tâm Phục vụ hành chính công / Bộ phận Một cửa)."""
+
+    id: str
+    code: str
+    name: str
+    phone: str  # E.164
+    address: Address
+
+
+@dataclass
+class ApiKey:
+    id: str
+    agency_id: str
+    name: str
+    key_hash: str  # sha256 of the key; the key itself is shown once and never stored
+    key_prefix: str
+    webhook_secret: str
+    created_at: datetime
+    callback_url: str | None = None
+    revoked_at: datetime | None = None
+
+
+class OutboxKind(StrEnum):
+    BOOK = "book"
+    CANCEL_WITH_CARRIER = "cancel_with_carrier"
+    RENDER_LABEL = "render_label"
+    NOTIFY_DOSSIER = "notify_dossier"
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    DONE = "done"
+    DEAD = "dead"
+
+
+@dataclass
+class OutboxItem:
+    """A durable intent to do one external effect; the rq job is only a wake-up for it."""
+
+    kind: OutboxKind
+    payload: dict[str, Any]
+    created_at: datetime
+    next_attempt_at: datetime
+    consignment_id: str | None = None
+    ordering_key: str | None = None  # items sharing a key run one at a time, oldest first
+    id: int | None = None
+    state: OutboxState = OutboxState.PENDING
+    attempts: int = 0
+    lease_until: datetime | None = None
+    last_error: str | None = None
+    completed_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class IdempotencyRecord:
+    api_key_id: str
+    key: str
+    fingerprint: str
+    created_at: datetime
+    state: str = "in_progress"  # in_progress | done
+    response_status: int | None = None
+    response_body: str | None = None
+    resource_id: str | None = None

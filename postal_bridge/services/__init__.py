@@ -1,0 +1,1 @@
+"""Use cases: one function per command, each in one transaction; outbox, idempotency, queries. Imports only domain."""

@@ -1,0 +1,110 @@
+"""Agencies and API keys: registering one-stop centres, issuing keys shown once, authenticating requests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from postal_bridge.domain.address import Address, validate_address_codes
+from postal_bridge.domain.errors import NotFound, Unauthorized, ValidationFailed
+from postal_bridge.domain.model import Agency, ApiKey
+from postal_bridge.domain.phone import parse_phone
+from postal_bridge.domain.text import nfc
+from postal_bridge.domain.webhooks import new_webhook_secret
+from postal_bridge.services.callbacks import check_callback_url
+from postal_bridge.services.deps import Deps
+
+KEY_PREFIX = "pb_"
+
+
+def hash_key(raw_key: str) -> str:
+    """Keys carry 256 random bits, so a plain SHA-256 is enough to store them (ASVS: ≥ 112 bits)."""
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: str  # shown once
+    webhook_secret: str
+    key: ApiKey
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling the API: the key and the agency it is bound to."""
+
+    key: ApiKey
+    agency: Agency
+
+
+def register_agency(
+    deps: Deps, *, code: str, name: str, phone: str, line: str, ward_code: str, province_code: str
+) -> Agency:
+    """Create an agency, or return the existing one with that code (seeding is idempotent)."""
+    code = nfc(code).upper()
+    with deps.uow() as uow:
+        existing = uow.agencies.by_code(code)
+        if existing:
+            return existing
+        address = Address(line=nfc(line), ward_code=ward_code, province_code=province_code)
+        errors = validate_address_codes(address, uow.units.ward(ward_code))
+        try:
+            e164 = parse_phone(phone).e164
+        except ValueError as exc:
+            errors["phone"] = [str(exc)]
+        if errors:
+            raise ValidationFailed(errors)
+        agency = Agency(id=str(uuid.uuid4()), code=code, name=nfc(name), phone=e164, address=address)
+        uow.agencies.add(agency)
+        uow.commit()
+        return agency
+
+
+def list_agencies(deps: Deps) -> list[Agency]:
+    with deps.uow() as uow:
+        return uow.agencies.list()
+
+
+def create_api_key(
+    deps: Deps, *, agency_code: str, name: str, callback_url: str | None = None, raw_key: str | None = None
+) -> IssuedKey:
+    """Issue a key bound to one agency. ``raw_key`` lets the demo seed use a stable, derived key."""
+    if callback_url:
+        check_callback_url(callback_url, resolve=deps.resolve_host, allow_private=deps.allow_private_callbacks)
+    raw = raw_key or KEY_PREFIX + secrets.token_urlsafe(32)
+    with deps.uow() as uow:
+        agency = uow.agencies.by_code(agency_code.upper())
+        if agency is None:
+            raise NotFound(f"No agency with code {agency_code!r}; list them with `postal-bridge agencies`.")
+        existing = uow.api_keys.by_hash(hash_key(raw))
+        if existing:
+            return IssuedKey(api_key=raw, webhook_secret=existing.webhook_secret, key=existing)
+        key = ApiKey(
+            id=str(uuid.uuid4()),
+            agency_id=agency.id,
+            name=nfc(name),
+            key_hash=hash_key(raw),
+            key_prefix=raw[:10],
+            webhook_secret=new_webhook_secret(),
+            callback_url=callback_url,
+            created_at=deps.clock.now(),
+        )
+        uow.api_keys.add(key)
+        uow.commit()
+        return IssuedKey(api_key=raw, webhook_secret=key.webhook_secret, key=key)
+
+
+def authenticate(deps: Deps, raw_key: str | None) -> Caller:
+    """The caller behind a bearer key; any failure is the same ``Unauthorized`` so keys cannot be probed."""
+    if not raw_key:
+        raise Unauthorized("Missing API key: send `Authorization: Bearer <api_key>`.")
+    with deps.uow() as uow:
+        key = uow.api_keys.by_hash(hash_key(raw_key))
+        if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, hash_key(raw_key)):
+            raise Unauthorized("The API key is unknown or revoked.")
+        agency = uow.agencies.get(key.agency_id)
+        assert agency is not None
+        return Caller(key=key, agency=agency)

@@ -1,0 +1,222 @@
+"""Consignment commands and queries for the API: create (idempotent), cancel, read, list, track by token."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from postal_bridge.domain.address import Address, Party, validate_address_codes
+from postal_bridge.domain.commands import CreateConsignment
+from postal_bridge.domain.consignment import Consignment, DossierLink, Parcel
+from postal_bridge.domain.dossier import parse_dossier_code
+from postal_bridge.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused, NotFound, ValidationFailed
+from postal_bridge.domain.model import IdempotencyRecord, OutboxKind
+from postal_bridge.domain.phone import parse_phone
+from postal_bridge.domain.status import Kind, Status
+from postal_bridge.domain.text import nfc
+from postal_bridge.services.agencies import Caller
+from postal_bridge.services.deps import Deps
+from postal_bridge.services.effects import add_outbox, record_effects
+
+SERVICES = ("standard", "express")
+SANDBOX_SCENARIOS = ("delivered", "failed_then_delivered", "returned")
+MAX_WEIGHT_G = 30_000
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: str
+    replayed: bool
+
+
+def new_tracking_token() -> str:
+    """64 random bits in 11 URL-safe characters: short enough for one SMS part, not guessable at our rate limits."""
+    return secrets.token_urlsafe(8)
+
+
+def create_consignment(
+    deps: Deps,
+    caller: Caller,
+    cmd: CreateConsignment,
+    *,
+    idempotency_key: str,
+    fingerprint: str,
+    render: Callable[[Consignment], str],
+) -> StoredResponse:
+    """Validate, claim the Idempotency-Key, store consignment + outbox rows + the response in one transaction."""
+    consignment = _build(deps, caller, cmd)  # raises ValidationFailed before anything is stored
+    replay = _claim_key(deps, caller.key.id, idempotency_key, fingerprint)
+    if replay:
+        return replay
+    try:
+        with deps.uow() as uow:
+            uow.consignments.add(consignment)
+            now = deps.clock.now()
+            ids = record_effects(uow, consignment, now=now)
+            if consignment.status == Status.REQUESTED:
+                ids.append(add_outbox(uow, OutboxKind.BOOK, now=now, consignment_id=consignment.id, payload={}))
+            body = render(consignment)
+            uow.idempotency.complete(
+                caller.key.id, idempotency_key, status=201, body=body, resource_id=consignment.id, now=now
+            )
+            uow.commit()
+    except Exception:
+        with deps.uow() as uow:
+            uow.idempotency.release(caller.key.id, idempotency_key)
+            uow.commit()
+        raise
+    deps.wake(ids)
+    return StoredResponse(status=201, body=body, replayed=False)
+
+
+def _claim_key(deps: Deps, api_key_id: str, key: str, fingerprint: str) -> StoredResponse | None:
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        record = IdempotencyRecord(api_key_id=api_key_id, key=key, fingerprint=fingerprint, created_at=now)
+        if uow.idempotency.insert(record):
+            uow.commit()
+            return None
+        existing = uow.idempotency.get(api_key_id, key)
+        if existing is None:  # released between our insert and read: the client may simply retry
+            raise IdempotencyKeyInUse("A request with this Idempotency-Key was just abandoned; retry.")
+        if existing.fingerprint != fingerprint:
+            raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body.")
+        if existing.state == "done":
+            assert existing.response_status is not None and existing.response_body is not None
+            return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
+        stale = now - timedelta(seconds=deps.idempotency_stale_seconds)
+        if uow.idempotency.take_over(api_key_id, key, stale_before=stale, now=now):
+            uow.commit()
+            return None
+        raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed; retry shortly.")
+
+
+def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
+    errors: dict[str, dict | list] = {}
+
+    def err(path: str, message: str) -> None:
+        node = errors
+        *parents, leaf = path.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})  # type: ignore[assignment]
+        node.setdefault(leaf, []).append(message)  # type: ignore[union-attr]
+
+    if cmd.kind not in {k.value for k in Kind}:
+        err("kind", "Must be one of: pickup, return, transfer.")
+    if cmd.carrier not in deps.carriers:
+        err("carrier", f"Unknown or disabled carrier; available: {', '.join(sorted(deps.carriers))}.")
+    if cmd.service not in SERVICES:
+        err("service", f"Must be one of: {', '.join(SERVICES)}.")
+    scenario = cmd.options.get("sandbox_scenario")
+    if scenario is not None and (cmd.carrier != "sandbox" or scenario not in SANDBOX_SCENARIOS):
+        err("options.sandbox_scenario", f"Only for carrier 'sandbox'; one of: {', '.join(SANDBOX_SCENARIOS)}.")
+
+    dossier_code = None
+    if cmd.dossier_code:
+        try:
+            dossier_code = parse_dossier_code(cmd.dossier_code).value
+        except ValueError as exc:
+            err("dossier.code", str(exc)[0].upper() + str(exc)[1:] + ".")
+    elif cmd.kind != Kind.PICKUP:
+        err("dossier.code", "Required for a return or transfer (a pickup may come before the dossier has a code).")
+
+    phone = None
+    try:
+        phone = parse_phone(cmd.citizen_phone)
+    except ValueError as exc:
+        err("citizen.phone", str(exc)[0].upper() + str(exc)[1:] + ".")
+    if not nfc(cmd.citizen_name):
+        err("citizen.name", "Required.")
+
+    address = Address(line=nfc(cmd.address_line), ward_code=cmd.ward_code, province_code=cmd.province_code)
+    with deps.uow() as uow:
+        ward = uow.units.ward(cmd.ward_code)
+    for field, messages in validate_address_codes(address, ward).items():
+        for m in messages:
+            err(f"citizen.address.{field}", m)
+
+    if not 1 <= cmd.weight_g <= MAX_WEIGHT_G:
+        err("parcel.weight_g", f"Must be between 1 and {MAX_WEIGHT_G} grams.")
+    if errors:
+        raise ValidationFailed(errors)  # type: ignore[arg-type]
+
+    assert phone is not None
+    return Consignment.register(
+        occurred_at=deps.clock.now(),
+        actor=f"api_key:{caller.key.key_prefix}",
+        id=str(uuid.uuid4()),
+        agency_id=caller.agency.id,
+        api_key_id=caller.key.id,
+        kind=Kind(cmd.kind),
+        carrier=cmd.carrier,
+        service=cmd.service,
+        dossier=DossierLink(
+            code=dossier_code,
+            procedure_code=nfc(cmd.procedure_code) if cmd.procedure_code else None,
+            procedure_name=nfc(cmd.procedure_name) if cmd.procedure_name else None,
+            appointment_date=cmd.appointment_date,
+        ),
+        citizen=Party(name=nfc(cmd.citizen_name), phone=phone, address=address),
+        parcel=Parcel(weight_g=cmd.weight_g, contents=nfc(cmd.contents)),
+        cod_vnd=cmd.cod_vnd,
+        options=dict(cmd.options),
+        tracking_token=new_tracking_token(),
+    )
+
+
+def get_consignment(deps: Deps, caller: Caller, consignment_id: str) -> Consignment:
+    """Another agency's consignment is answered exactly like an unknown id."""
+    with deps.uow() as uow:
+        c = uow.consignments.get(consignment_id, agency_id=caller.agency.id)
+    if c is None:
+        raise NotFound("No consignment with this id.")
+    return c
+
+
+def list_consignments(
+    deps: Deps, caller: Caller, *, dossier_code: str | None, status: str | None, page: int, per_page: int
+) -> tuple[list[Consignment], int]:
+    with deps.uow() as uow:
+        return uow.consignments.search(
+            agency_id=caller.agency.id,
+            dossier_code=dossier_code.strip().upper() if dossier_code else None,
+            status=status,
+            offset=(page - 1) * per_page,
+            limit=per_page,
+        )
+
+
+def cancel_consignment(deps: Deps, caller: Caller, consignment_id: str, *, reason: str | None) -> Consignment:
+    """Cancel before the courier has the item; a booked order is also cancelled with the courier (outbox)."""
+    with deps.uow() as uow:
+        c = uow.consignments.get(consignment_id, agency_id=caller.agency.id)
+        if c is None:
+            raise NotFound("No consignment with this id.")
+        now = deps.clock.now()
+        tell_courier = c.cancel(occurred_at=now, actor=f"api_key:{caller.key.key_prefix}", reason=reason)
+        uow.consignments.save(c)
+        ids = record_effects(uow, c, now=now)
+        if tell_courier:
+            ids.append(
+                add_outbox(
+                    uow,
+                    OutboxKind.CANCEL_WITH_CARRIER,
+                    now=now,
+                    consignment_id=c.id,
+                    payload={"carrier": c.carrier, "carrier_ref": c.carrier_ref or c.tracking_code},
+                )
+            )
+        uow.commit()
+    deps.wake(ids)
+    return c
+
+
+def find_by_token(deps: Deps, token: str) -> Consignment | None:
+    if not token or len(token) > 32:
+        return None
+    with deps.uow() as uow:
+        return uow.consignments.by_token(token)

@@ -1,0 +1,89 @@
+"""Turn a consignment's new events into outbox rows, inside the same transaction as the change."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from postal_bridge.domain.consignment import Consignment
+from postal_bridge.domain.model import OutboxItem, OutboxKind
+from postal_bridge.domain.ports import UnitOfWork
+from postal_bridge.domain.status import Status
+
+EVENT_TYPE = "consignment.status_changed"
+
+
+def add_outbox(
+    uow: UnitOfWork,
+    kind: OutboxKind,
+    *,
+    now: datetime,
+    consignment_id: str | None,
+    payload: dict[str, Any],
+    ordering_key: str | None = None,
+) -> int:
+    item = OutboxItem(
+        kind=kind,
+        payload=payload,
+        created_at=now,
+        next_attempt_at=now,
+        consignment_id=consignment_id,
+        ordering_key=ordering_key,
+    )
+    uow.outbox.add(item)
+    assert item.id is not None
+    return item.id
+
+
+def webhook_body(c: Consignment, *, status: Status, previous: Status | None, occurred_at: datetime) -> str:
+    """The thin, stable body sent to the dossier system: ids and statuses only, never personal data."""
+    return json.dumps(
+        {
+            "type": EVENT_TYPE,
+            "timestamp": occurred_at.isoformat(),
+            "data": {
+                "consignment_id": c.id,
+                "dossier_code": c.dossier.code,
+                "kind": c.kind.value,
+                "status": status.value,
+                "previous_status": previous.value if previous else None,
+                "occurred_at": occurred_at.isoformat(),
+                "tracking_code": c.tracking_code,
+            },
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def record_effects(uow: UnitOfWork, c: Consignment, *, now: datetime) -> list[int]:
+    """Outbox rows for every event appended since load: a signed callback each, a label render once booked.
+
+    Call after the consignment was added or saved (the rows reference it); the events are then marked handled.
+    """
+    ids: list[int] = []
+    key = uow.api_keys.get(c.api_key_id) if c.api_key_id else None
+    for event in c.new_events:
+        if key is not None and key.callback_url:
+            ids.append(
+                add_outbox(
+                    uow,
+                    OutboxKind.NOTIFY_DOSSIER,
+                    now=now,
+                    consignment_id=c.id,
+                    ordering_key=f"webhook:{c.id}",
+                    payload={
+                        "api_key_id": key.id,
+                        "message_id": "msg_" + uuid.uuid4().hex,
+                        "body": webhook_body(
+                            c, status=event.status, previous=event.previous_status, occurred_at=event.occurred_at
+                        ),
+                    },
+                )
+            )
+        if event.status == Status.BOOKED:
+            ids.append(add_outbox(uow, OutboxKind.RENDER_LABEL, now=now, consignment_id=c.id, payload={}))
+    c.new_events.clear()
+    return ids

@@ -1,0 +1,113 @@
+"""Outbox processing: claim an item under a lease, run its handler, then complete, retry with backoff, or dead-letter.
+
+The row in the database is the durable intent; an rq job is only a wake-up. ``relay_due`` (run by the scheduler)
+re-enqueues anything pending and due or whose lease expired, so a Redis that loses everything loses no work.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import timedelta
+
+from postal_bridge.domain.model import OutboxItem, OutboxKind
+from postal_bridge.services.deps import Deps
+
+log = logging.getLogger("postal_bridge.outbox")
+
+
+class RetryLater(Exception):
+    """A transient failure: try the item again after its backoff (or ``after_seconds`` if the remote said so)."""
+
+    def __init__(self, reason: str, *, after_seconds: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.after_seconds = after_seconds
+
+
+class GiveUp(Exception):
+    """A permanent failure: dead-letter the item now, with this reason."""
+
+
+Handler = Callable[[Deps, OutboxItem], list[int]]
+_HANDLERS: dict[OutboxKind, Handler] = {}
+
+
+def handles(kind: OutboxKind) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def _schedule(deps: Deps, kind: OutboxKind) -> tuple[int, ...]:
+    return tuple(deps.webhook_schedule if kind == OutboxKind.NOTIFY_DOSSIER else deps.courier_schedule)
+
+
+def process(deps: Deps, item_id: int) -> str:
+    """Run one outbox item if it is ours to run. Returns what happened: skipped, done, retry or dead."""
+    from postal_bridge.services import booking, labels, notify  # noqa: F401 - registers the handlers
+
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        item = uow.outbox.claim(item_id, now=now, lease_until=now + timedelta(seconds=deps.outbox_lease_seconds))
+        uow.commit()
+    if item is None:
+        return "skipped"
+    wake: list[int] = []
+    try:
+        wake = _HANDLERS[item.kind](deps, item)
+        outcome = "done"
+    except RetryLater as exc:
+        outcome = _retry(deps, item, exc.reason, exc.after_seconds)
+    except GiveUp as exc:
+        outcome = _dead(deps, item, str(exc))
+    except Exception as exc:
+        log.exception("outbox item failed", extra={"outbox_id": item.id, "kind": item.kind.value})
+        outcome = _retry(deps, item, f"{type(exc).__name__}: {exc}"[:500], None)
+    if outcome in ("done", "dead") and item.ordering_key:
+        with deps.uow() as uow:
+            nxt = uow.outbox.next_in_group(item.ordering_key)
+        if nxt is not None:
+            wake.append(nxt)
+    deps.wake(wake)
+    return outcome
+
+
+def complete(uow, item: OutboxItem, deps: Deps) -> None:
+    """Mark the item done inside the handler's final transaction (with the state change it caused)."""
+    assert item.id is not None
+    uow.outbox.complete(item.id, now=deps.clock.now())
+
+
+def _retry(deps: Deps, item: OutboxItem, reason: str, after: int | None) -> str:
+    schedule = _schedule(deps, item.kind)
+    if item.attempts > len(schedule):
+        return _dead(deps, item, f"gave up after {item.attempts} attempts: {reason}")
+    delay = after if after is not None else schedule[item.attempts - 1]
+    delay = delay * random.uniform(0.9, 1.1) if delay > 10 else delay  # jitter spreads retry storms
+    with deps.uow() as uow:
+        assert item.id is not None
+        uow.outbox.retry_later(item.id, next_attempt_at=deps.clock.now() + timedelta(seconds=delay), error=reason)
+        uow.commit()
+    log.info("outbox item will be retried", extra={"outbox_id": item.id, "delay_s": round(delay), "reason": reason})
+    return "retry"
+
+
+def _dead(deps: Deps, item: OutboxItem, reason: str) -> str:
+    with deps.uow() as uow:
+        assert item.id is not None
+        uow.outbox.dead(item.id, now=deps.clock.now(), error=reason)
+        uow.commit()
+    log.error("outbox item dead-lettered", extra={"outbox_id": item.id, "kind": item.kind.value, "reason": reason})
+    return "dead"
+
+
+def relay_due(deps: Deps, *, limit: int = 1000) -> int:
+    """Enqueue every item that is due or whose lease expired. Safe to run anywhere, any number of times."""
+    with deps.uow() as uow:
+        ids = uow.outbox.due(now=deps.clock.now(), limit=limit)
+    deps.wake(ids)
+    return len(ids)

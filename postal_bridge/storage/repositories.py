@@ -1,0 +1,487 @@
+"""Repositories: explicit row ↔ domain mapping over one SQLAlchemy connection (the unit of work's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from postal_bridge.domain.address import Address, Party, Ward
+from postal_bridge.domain.consignment import Consignment, ConsignmentEvent, DossierLink, Parcel, Source
+from postal_bridge.domain.errors import Conflict
+from postal_bridge.domain.model import Agency, ApiKey, IdempotencyRecord, OutboxItem, OutboxKind, OutboxState
+from postal_bridge.domain.phone import Phone
+from postal_bridge.domain.status import TERMINAL, Kind, Status
+from postal_bridge.storage import tables as t
+
+
+class _Repo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+
+class SqlAgencyRepository(_Repo):
+    def add(self, agency: Agency) -> None:
+        self.conn.execute(insert(t.agencies).values(**_agency_row(agency)))
+
+    def get(self, agency_id: str) -> Agency | None:
+        row = self.conn.execute(select(t.agencies).where(t.agencies.c.id == agency_id)).mappings().first()
+        return _agency(row) if row else None
+
+    def by_code(self, code: str) -> Agency | None:
+        row = self.conn.execute(select(t.agencies).where(t.agencies.c.code == code)).mappings().first()
+        return _agency(row) if row else None
+
+    def list(self) -> list[Agency]:
+        rows = self.conn.execute(select(t.agencies).order_by(t.agencies.c.code)).mappings()
+        return [_agency(r) for r in rows]
+
+
+def _agency_row(a: Agency) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "code": a.code,
+        "name": a.name,
+        "phone": a.phone,
+        "address_line": a.address.line,
+        "ward_code": a.address.ward_code,
+        "province_code": a.address.province_code,
+    }
+
+
+def _agency(r: Any) -> Agency:
+    return Agency(
+        id=r["id"],
+        code=r["code"],
+        name=r["name"],
+        phone=r["phone"],
+        address=Address(line=r["address_line"], ward_code=r["ward_code"], province_code=r["province_code"]),
+    )
+
+
+class SqlApiKeyRepository(_Repo):
+    def add(self, key: ApiKey) -> None:
+        self.conn.execute(insert(t.api_keys).values(**key.__dict__))
+
+    def get(self, key_id: str) -> ApiKey | None:
+        row = self.conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).mappings().first()
+        return ApiKey(**row) if row else None
+
+    def by_hash(self, key_hash: str) -> ApiKey | None:
+        row = self.conn.execute(select(t.api_keys).where(t.api_keys.c.key_hash == key_hash)).mappings().first()
+        return ApiKey(**row) if row else None
+
+
+class SqlUnitsRepository(_Repo):
+    def ward(self, code: str) -> Ward | None:
+        q = (
+            select(t.wards, t.provinces.c.name.label("province_name"))
+            .join(t.provinces, t.provinces.c.code == t.wards.c.province_code)
+            .where(t.wards.c.code == code)
+        )
+        r = self.conn.execute(q).mappings().first()
+        if not r:
+            return None
+        return Ward(
+            code=r["code"],
+            name=r["name"],
+            province_code=r["province_code"],
+            province_name=r["province_name"],
+            lat=r["lat"],
+            lon=r["lon"],
+        )
+
+    def count(self) -> tuple[int, int]:
+        p = self.conn.execute(select(func.count()).select_from(t.provinces)).scalar_one()
+        w = self.conn.execute(select(func.count()).select_from(t.wards)).scalar_one()
+        return p, w
+
+
+_C = t.consignments
+_E = t.consignment_events
+
+
+class SqlConsignmentRepository(_Repo):
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self._loaded_versions: dict[str, int] = {}
+        self._stored_seq: dict[str, int] = {}
+
+    def add(self, c: Consignment) -> None:
+        self.conn.execute(insert(_C).values(**_consignment_row(c), last_polled_at=None))
+        self._insert_events(c)
+        self._loaded_versions[c.id] = c.version
+
+    def get(self, consignment_id: str, *, agency_id: str | None = None) -> Consignment | None:
+        q = select(_C).where(_C.c.id == consignment_id)
+        if agency_id is not None:
+            q = q.where(_C.c.agency_id == agency_id)
+        row = self.conn.execute(q).mappings().first()
+        return self._load(row) if row else None
+
+    def by_token(self, token: str) -> Consignment | None:
+        row = self.conn.execute(select(_C).where(_C.c.tracking_token == token)).mappings().first()
+        return self._load(row) if row else None
+
+    def save(self, c: Consignment) -> None:
+        """Write changes with an optimistic version check, so two workers never overwrite each other silently."""
+        loaded = self._loaded_versions.get(c.id)
+        if loaded is None:
+            raise RuntimeError("save() of a consignment this unit of work did not load")
+        if loaded == c.version:
+            return
+        values = _consignment_row(c)
+        values.pop("id")
+        values.pop("created_at")
+        res = self.conn.execute(update(_C).where(_C.c.id == c.id, _C.c.version == loaded).values(**values))
+        if res.rowcount != 1:
+            raise Conflict("The consignment was changed by someone else at the same time; try again.")
+        self._insert_events(c)
+        self._loaded_versions[c.id] = c.version
+
+    def search(
+        self, *, agency_id: str, dossier_code: str | None, status: str | None, offset: int, limit: int
+    ) -> tuple[list[Consignment], int]:
+        cond = [_C.c.agency_id == agency_id]
+        if dossier_code:
+            cond.append(_C.c.dossier_code == dossier_code)
+        if status:
+            cond.append(_C.c.status == status)
+        total = self.conn.execute(select(func.count()).select_from(_C).where(*cond)).scalar_one()
+        rows = self.conn.execute(
+            select(_C).where(*cond).order_by(_C.c.created_at.desc(), _C.c.id).offset(offset).limit(limit)
+        ).mappings()
+        return [self._load(r) for r in rows], total
+
+    def due_for_poll(self, *, carriers: Sequence[str], older_than: datetime, limit: int) -> list[str]:
+        q = (
+            select(_C.c.id)
+            .where(
+                _C.c.carrier.in_(list(carriers)),
+                _C.c.tracking_code.is_not(None),
+                _C.c.status.not_in([s.value for s in TERMINAL]),
+                or_(_C.c.last_polled_at.is_(None), _C.c.last_polled_at < older_than),
+            )
+            .order_by(_C.c.last_polled_at.is_not(None), _C.c.last_polled_at)
+            .limit(limit)
+        )
+        return list(self.conn.execute(q).scalars())
+
+    def mark_polled(self, consignment_ids: Sequence[str], at: datetime) -> None:
+        if consignment_ids:
+            self.conn.execute(update(_C).where(_C.c.id.in_(list(consignment_ids))).values(last_polled_at=at))
+
+    def _insert_events(self, c: Consignment) -> None:
+        stored = self._stored_seq.get(c.id, 0)
+        fresh = [e for e in c.events if e.seq > stored]
+        if fresh:
+            self.conn.execute(
+                insert(_E),
+                [
+                    {
+                        "consignment_id": c.id,
+                        "seq": e.seq,
+                        "status": e.status.value,
+                        "previous_status": e.previous_status.value if e.previous_status else None,
+                        "occurred_at": e.occurred_at,
+                        "source": e.source.value,
+                        "actor": e.actor,
+                        "location": e.location,
+                        "description": e.description,
+                    }
+                    for e in fresh
+                ],
+            )
+            self._stored_seq[c.id] = fresh[-1].seq
+
+    def _load(self, r: Any) -> Consignment:
+        events = [
+            ConsignmentEvent(
+                status=Status(e["status"]),
+                previous_status=Status(e["previous_status"]) if e["previous_status"] else None,
+                occurred_at=e["occurred_at"],
+                source=Source(e["source"]),
+                actor=e["actor"],
+                location=e["location"],
+                description=e["description"],
+                seq=e["seq"],
+            )
+            for e in self.conn.execute(select(_E).where(_E.c.consignment_id == r["id"]).order_by(_E.c.seq)).mappings()
+        ]
+        c = Consignment(
+            id=r["id"],
+            agency_id=r["agency_id"],
+            api_key_id=r["api_key_id"],
+            kind=Kind(r["kind"]),
+            status=Status(r["status"]),
+            carrier=r["carrier"],
+            service=r["service"],
+            dossier=DossierLink(
+                code=r["dossier_code"],
+                procedure_code=r["procedure_code"],
+                procedure_name=r["procedure_name"],
+                appointment_date=r["appointment_date"],
+            ),
+            citizen=Party(
+                name=r["citizen_name"],
+                phone=Phone(r["citizen_phone"]),
+                address=Address(
+                    line=r["address_line"],
+                    ward_code=r["ward_code"],
+                    province_code=r["province_code"],
+                    scheme=r["address_scheme"],
+                ),
+            ),
+            parcel=Parcel(weight_g=r["weight_g"], contents=r["contents"]),
+            cod_vnd=r["cod_vnd"],
+            options=dict(r["options"] or {}),
+            tracking_token=r["tracking_token"],
+            tracking_code=r["tracking_code"],
+            carrier_ref=r["carrier_ref"],
+            booking_attempt=r["booking_attempt"],
+            version=r["version"],
+            created_at=r["created_at"],
+            events=events,
+        )
+        self._loaded_versions[c.id] = c.version
+        self._stored_seq[c.id] = events[-1].seq if events else 0
+        return c
+
+
+def _consignment_row(c: Consignment) -> dict[str, Any]:
+    last = c.events[-1].occurred_at if c.events else c.created_at
+    return {
+        "id": c.id,
+        "agency_id": c.agency_id,
+        "api_key_id": c.api_key_id,
+        "kind": c.kind.value,
+        "status": c.status.value,
+        "carrier": c.carrier,
+        "service": c.service,
+        "dossier_code": c.dossier.code,
+        "procedure_code": c.dossier.procedure_code,
+        "procedure_name": c.dossier.procedure_name,
+        "appointment_date": c.dossier.appointment_date,
+        "citizen_name": c.citizen.name,
+        "citizen_phone": c.citizen.phone.e164,
+        "address_line": c.citizen.address.line,
+        "ward_code": c.citizen.address.ward_code,
+        "province_code": c.citizen.address.province_code,
+        "address_scheme": c.citizen.address.scheme,
+        "weight_g": c.parcel.weight_g,
+        "contents": c.parcel.contents,
+        "cod_vnd": c.cod_vnd,
+        "options": c.options,
+        "tracking_token": c.tracking_token,
+        "tracking_code": c.tracking_code,
+        "carrier_ref": c.carrier_ref,
+        "booking_attempt": c.booking_attempt,
+        "version": c.version,
+        "created_at": c.created_at,
+        "updated_at": max(last, c.created_at),
+    }
+
+
+class SqlCarrierEventRepository(_Repo):
+    def add_if_new(self, *, consignment_id: str, carrier: str, dedup_key: str, data: dict[str, Any]) -> bool:
+        """Insert a raw courier event unless its dedup key was seen; a savepoint keeps the transaction usable."""
+        seen = self.conn.execute(
+            select(t.carrier_events.c.id).where(
+                t.carrier_events.c.carrier == carrier, t.carrier_events.c.dedup_key == dedup_key
+            )
+        ).first()
+        if seen:
+            return False
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    insert(t.carrier_events).values(
+                        consignment_id=consignment_id, carrier=carrier, dedup_key=dedup_key, applied=False, **data
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def mark_applied(self, carrier: str, dedup_key: str) -> None:
+        self.conn.execute(
+            update(t.carrier_events)
+            .where(t.carrier_events.c.carrier == carrier, t.carrier_events.c.dedup_key == dedup_key)
+            .values(applied=True)
+        )
+
+
+_O = t.outbox
+_LIVE = (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value)
+
+
+class SqlOutboxRepository(_Repo):
+    def add(self, item: OutboxItem) -> None:
+        res = self.conn.execute(
+            insert(_O).values(
+                kind=item.kind.value,
+                consignment_id=item.consignment_id,
+                ordering_key=item.ordering_key,
+                payload=item.payload,
+                state=item.state.value,
+                attempts=item.attempts,
+                next_attempt_at=item.next_attempt_at,
+                lease_until=item.lease_until,
+                last_error=item.last_error,
+                created_at=item.created_at,
+            )
+        )
+        item.id = res.inserted_primary_key[0]
+
+    def get(self, item_id: int) -> OutboxItem | None:
+        row = self.conn.execute(select(_O).where(_O.c.id == item_id)).mappings().first()
+        return _outbox(row) if row else None
+
+    def claim(self, item_id: int, *, now: datetime, lease_until: datetime) -> OutboxItem | None:
+        """Take the lease on an item if it is due (or its lease expired) and no older item of its group is live."""
+        earlier = _O.alias("earlier")
+        blocked = exists(
+            select(earlier.c.id).where(
+                earlier.c.ordering_key == _O.c.ordering_key,
+                earlier.c.id < _O.c.id,
+                earlier.c.state.in_(_LIVE),
+            )
+        )
+        res = self.conn.execute(
+            update(_O)
+            .where(
+                _O.c.id == item_id,
+                or_(
+                    and_(_O.c.state == OutboxState.PENDING.value, _O.c.next_attempt_at <= now),
+                    and_(_O.c.state == OutboxState.IN_FLIGHT.value, _O.c.lease_until < now),
+                ),
+                or_(_O.c.ordering_key.is_(None), ~blocked),
+            )
+            .values(state=OutboxState.IN_FLIGHT.value, lease_until=lease_until, attempts=_O.c.attempts + 1)
+        )
+        if res.rowcount != 1:
+            return None
+        return self.get(item_id)
+
+    def complete(self, item_id: int, *, now: datetime) -> None:
+        self.conn.execute(
+            update(_O)
+            .where(_O.c.id == item_id)
+            .values(state=OutboxState.DONE.value, completed_at=now, lease_until=None, last_error=None)
+        )
+
+    def retry_later(self, item_id: int, *, next_attempt_at: datetime, error: str) -> None:
+        self.conn.execute(
+            update(_O)
+            .where(_O.c.id == item_id)
+            .values(
+                state=OutboxState.PENDING.value, next_attempt_at=next_attempt_at, lease_until=None, last_error=error
+            )
+        )
+
+    def dead(self, item_id: int, *, now: datetime, error: str) -> None:
+        self.conn.execute(
+            update(_O)
+            .where(_O.c.id == item_id)
+            .values(state=OutboxState.DEAD.value, completed_at=now, lease_until=None, last_error=error)
+        )
+
+    def due(self, *, now: datetime, limit: int) -> list[int]:
+        q = (
+            select(_O.c.id)
+            .where(
+                or_(
+                    and_(_O.c.state == OutboxState.PENDING.value, _O.c.next_attempt_at <= now),
+                    and_(_O.c.state == OutboxState.IN_FLIGHT.value, _O.c.lease_until < now),
+                )
+            )
+            .order_by(_O.c.id)
+            .limit(limit)
+        )
+        return list(self.conn.execute(q).scalars())
+
+    def next_in_group(self, ordering_key: str) -> int | None:
+        return self.conn.execute(
+            select(_O.c.id).where(_O.c.ordering_key == ordering_key, _O.c.state.in_(_LIVE)).order_by(_O.c.id).limit(1)
+        ).scalar()
+
+    def counts(self) -> dict[str, int]:
+        rows = self.conn.execute(select(_O.c.state, func.count()).group_by(_O.c.state)).all()
+        return {state: n for state, n in rows}
+
+
+def _outbox(r: Any) -> OutboxItem:
+    return OutboxItem(
+        id=r["id"],
+        kind=OutboxKind(r["kind"]),
+        consignment_id=r["consignment_id"],
+        ordering_key=r["ordering_key"],
+        payload=dict(r["payload"]),
+        state=OutboxState(r["state"]),
+        attempts=r["attempts"],
+        next_attempt_at=r["next_attempt_at"],
+        lease_until=r["lease_until"],
+        last_error=r["last_error"],
+        created_at=r["created_at"],
+        completed_at=r["completed_at"],
+    )
+
+
+_I = t.idempotency_keys
+
+
+class SqlIdempotencyRepository(_Repo):
+    def insert(self, record: IdempotencyRecord) -> bool:
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(_I).values(**record.__dict__, completed_at=None))
+        except IntegrityError:
+            return False
+        return True
+
+    def get(self, api_key_id: str, key: str) -> IdempotencyRecord | None:
+        row = self.conn.execute(select(_I).where(_I.c.api_key_id == api_key_id, _I.c.key == key)).mappings().first()
+        if not row:
+            return None
+        data = dict(row)
+        data.pop("completed_at")
+        return IdempotencyRecord(**data)
+
+    def take_over(self, api_key_id: str, key: str, *, stale_before: datetime, now: datetime) -> bool:
+        res = self.conn.execute(
+            update(_I)
+            .where(_I.c.api_key_id == api_key_id, _I.c.key == key, _I.c.state == "in_progress")
+            .where(_I.c.created_at < stale_before)
+            .values(created_at=now)
+        )
+        return res.rowcount == 1
+
+    def complete(self, api_key_id: str, key: str, *, status: int, body: str, resource_id: str, now: datetime) -> None:
+        self.conn.execute(
+            update(_I)
+            .where(_I.c.api_key_id == api_key_id, _I.c.key == key)
+            .values(state="done", response_status=status, response_body=body, resource_id=resource_id, completed_at=now)
+        )
+
+    def release(self, api_key_id: str, key: str) -> None:
+        self.conn.execute(
+            _I.delete().where(_I.c.api_key_id == api_key_id, _I.c.key == key, _I.c.state == "in_progress")
+        )
+
+
+class SqlLabelRepository(_Repo):
+    def get(self, consignment_id: str, tracking_code: str) -> bytes | None:
+        return self.conn.execute(
+            select(t.labels.c.pdf).where(
+                t.labels.c.consignment_id == consignment_id, t.labels.c.tracking_code == tracking_code
+            )
+        ).scalar()
+
+    def put(self, consignment_id: str, tracking_code: str, pdf: bytes, now: datetime) -> None:
+        self.conn.execute(t.labels.delete().where(t.labels.c.consignment_id == consignment_id))
+        self.conn.execute(
+            insert(t.labels).values(consignment_id=consignment_id, tracking_code=tracking_code, pdf=pdf, created_at=now)
+        )

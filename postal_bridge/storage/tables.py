@@ -1,0 +1,191 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it; repositories read and write it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from postal_bridge.storage.types import UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+provinces = Table(
+    "provinces",
+    metadata,
+    Column("code", String(2), primary_key=True),
+    Column("name", String(100), nullable=False),
+)
+
+wards = Table(
+    "wards",
+    metadata,
+    Column("code", String(5), primary_key=True),
+    Column("province_code", String(2), ForeignKey("provinces.code"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("ward_type", String(10), nullable=False),
+    Column("lat", Float),
+    Column("lon", Float),
+)
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(16), nullable=False),
+    Column("address_line", String(200), nullable=False),
+    Column("ward_code", String(5), nullable=False),
+    Column("province_code", String(2), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("key_prefix", String(16), nullable=False),
+    Column("webhook_secret", String(100), nullable=False),
+    Column("callback_url", String(500)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)
+
+consignments = Table(
+    "consignments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False),
+    Column("api_key_id", String(36), ForeignKey("api_keys.id")),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("carrier", String(32), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("dossier_code", String(64)),
+    Column("procedure_code", String(64)),
+    Column("procedure_name", String(500)),
+    Column("appointment_date", Date),
+    Column("citizen_name", String(200), nullable=False),
+    Column("citizen_phone", String(16), nullable=False),
+    Column("address_line", String(200), nullable=False),
+    Column("ward_code", String(5), nullable=False),
+    Column("province_code", String(2), nullable=False),
+    Column("address_scheme", String(8), nullable=False),
+    Column("weight_g", Integer, nullable=False),
+    Column("contents", String(200), nullable=False),
+    Column("cod_vnd", BigInteger, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("tracking_token", String(32), nullable=False, unique=True),
+    Column("tracking_code", String(64)),
+    Column("carrier_ref", String(128)),
+    Column("booking_attempt", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("last_polled_at", UTCDateTime()),
+    Index("ix_consignments_agency_created", "agency_id", "created_at"),
+    Index("ix_consignments_agency_dossier", "agency_id", "dossier_code"),
+    Index("ix_consignments_status", "status"),
+    Index("ix_consignments_tracking_code", "tracking_code"),
+)
+
+consignment_events = Table(
+    "consignment_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("previous_status", String(32)),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("actor", String(200)),
+    Column("location", String(200)),
+    Column("description", String(500)),
+    UniqueConstraint("consignment_id", "seq"),
+)
+
+carrier_events = Table(
+    "carrier_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("carrier", String(32), nullable=False),
+    Column("dedup_key", String(300), nullable=False),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False, index=True),
+    Column("raw_code", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("provisional", Boolean, nullable=False),
+    Column("applied", Boolean, nullable=False, default=False),
+    Column("raw", JSON),
+    UniqueConstraint("carrier", "dedup_key"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("consignment_id", String(36), ForeignKey("consignments.id")),
+    Column("ordering_key", String(100)),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime()),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime()),
+    Index("ix_outbox_state_next", "state", "next_attempt_at"),
+    Index("ix_outbox_group", "ordering_key", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("api_key_id", String(36), ForeignKey("api_keys.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("response_status", Integer),
+    Column("response_body", Text),
+    Column("resource_id", String(36)),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("completed_at", UTCDateTime()),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), primary_key=True),
+    Column("tracking_code", String(64), nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,43 @@
+"""The SQLAlchemy unit of work: one connection, one transaction, rolled back unless ``commit()`` is called."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine
+
+from postal_bridge.storage import repositories as r
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self.engine.connect()  # transactions begin on first use (SQLAlchemy autobegin)
+        self._conn = conn
+        self.agencies = r.SqlAgencyRepository(conn)
+        self.api_keys = r.SqlApiKeyRepository(conn)
+        self.units = r.SqlUnitsRepository(conn)
+        self.consignments = r.SqlConsignmentRepository(conn)
+        self.carrier_events = r.SqlCarrierEventRepository(conn)
+        self.outbox = r.SqlOutboxRepository(conn)
+        self.idempotency = r.SqlIdempotencyRepository(conn)
+        self.labels = r.SqlLabelRepository(conn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        assert self._conn is not None
+        self._conn.rollback()

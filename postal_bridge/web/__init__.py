@@ -1,0 +1,91 @@
+"""Server-rendered pages. For now: the citizen's tracking page and the health endpoints."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, current_app, jsonify, render_template
+
+from postal_bridge.domain.consignment import Source
+from postal_bridge.domain.status import STATUS_LABELS_VI, TERMINAL
+from postal_bridge.services.consignments import find_by_token
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
+TZ = "Asia/Ho_Chi_Minh"
+SOURCE_VI = {
+    Source.API: "Bộ phận Một cửa",
+    Source.COURIER_WEBHOOK: "Bưu chính",
+    Source.COURIER_POLL: "Bưu chính",
+    Source.SCAN: "Nhân viên bưu chính",
+    Source.SYSTEM: "Hệ thống",
+}
+
+
+def _container():
+    return current_app.extensions["postal_bridge"]
+
+
+@bp.get("/t/<token>")
+def track(token: str):
+    """Minimal citizen page: status in words, timeline, masked personal data. Unknown tokens: a generic 404 page."""
+    from zoneinfo import ZoneInfo
+
+    c = find_by_token(_container().deps, token)
+    if c is None:
+        return render_template("track_unknown.html"), 404
+    with _container().deps.uow() as uow:
+        ward = uow.units.ward(c.citizen.address.ward_code)
+        agency = uow.agencies.get(c.agency_id)
+    tz = ZoneInfo(TZ)
+    timeline = [
+        {
+            "when": e.occurred_at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
+            "status": STATUS_LABELS_VI[e.status],
+            "who": SOURCE_VI[e.source],
+            "description": " · ".join(x for x in (e.description, e.location) if x and e.source != Source.API),
+        }
+        for e in reversed(c.events)
+    ]
+    return render_template(
+        "track.html",
+        status=STATUS_LABELS_VI[c.status],
+        finished=c.status in TERMINAL,
+        kind=c.kind.value,
+        recipient=c.citizen.masked_name,
+        phone=c.citizen.phone.masked,
+        area=f"{ward.name}, {ward.province_name}" if ward else "",
+        tracking_code=c.tracking_code,
+        agency_name=agency.name if agency else "",
+        hotline=agency and _display_phone(agency.phone),
+        timeline=timeline,
+    )
+
+
+def _display_phone(e164: str) -> str:
+    from postal_bridge.domain.phone import Phone
+
+    return Phone(e164).display
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    c = _container()
+    checks = {"database": "ok", "redis": "ok"}
+    try:
+        c.ping_database()
+    except Exception as exc:  # noqa: BLE001
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        if not c.deps.jobs.ping():
+            checks["redis"] = "error: not configured"
+    except Exception as exc:  # noqa: BLE001
+        checks["redis"] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return jsonify(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503
+
+
+def init_web(app: Flask) -> None:
+    app.register_blueprint(bp)

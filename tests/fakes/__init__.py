@@ -1,0 +1,1 @@
+"""Fakes for tests: loopback HTTP server and fake external systems."""

@@ -1,0 +1,14 @@
+"""rq job functions: primitive ids in, one service call, nothing else. No Flask, no request context."""
+
+from __future__ import annotations
+
+from postal_bridge.services import outbox, tracking
+from workers.runtime import container
+
+
+def run_outbox(outbox_id: int) -> str:
+    return outbox.process(container().deps, outbox_id)
+
+
+def poll_consignment(consignment_id: str) -> int:
+    return tracking.poll_consignment(container().deps, consignment_id)

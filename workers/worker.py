@@ -1,0 +1,22 @@
+"""The rq worker entry point (``postal-bridge worker``), always with rq's scheduler enabled."""
+
+from __future__ import annotations
+
+import os
+
+from rq import SimpleWorker, Worker
+
+from postal_bridge.bootstrap import Container
+from workers import runtime
+from workers.queues import QUEUES, RqJobQueue
+
+
+def run(c: Container, *, simple: bool = False, burst: bool = False) -> bool:
+    runtime.install(c)
+    # A forking worker's job children must not reuse the parent's pooled database connections.
+    os.register_at_fork(after_in_child=lambda: c.engine.dispose(close=False))
+    q = RqJobQueue(c.redis)
+    queues = [q.queue(name) for name in QUEUES]
+    cls = SimpleWorker if simple else Worker
+    worker = cls(queues, connection=q.conn)
+    return worker.work(with_scheduler=True, burst=burst, logging_level=c.settings.log_level)
