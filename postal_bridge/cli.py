@@ -182,7 +182,7 @@ def openapi(output: Path | None) -> None:
 def openapi_json() -> str:
     from postal_bridge import create_app
 
-    app = create_app(_settings(redis_url="", database_url="sqlite://"))
+    app = create_app(_settings(redis_url="", database_url="sqlite://", secret_key="openapi-only"))
     with app.app_context():
         spec = app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
     return json.dumps(spec, indent=2, ensure_ascii=False, sort_keys=True) + "\n"

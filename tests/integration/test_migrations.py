@@ -1,0 +1,67 @@
+"""Migrations from an empty database, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from postal_bridge.storage.engine import make_engine
+from postal_bridge.storage.migrate import downgrade, upgrade
+from postal_bridge.storage.uow import SqlUnitOfWork
+
+TABLES = {
+    "agencies",
+    "api_keys",
+    "provinces",
+    "wards",
+    "consignments",
+    "consignment_events",
+    "carrier_events",
+    "outbox",
+    "idempotency_keys",
+    "labels",
+    "alembic_version",
+}
+
+
+def _check_fresh(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        assert set(inspect(engine).get_table_names()) >= TABLES
+        with SqlUnitOfWork(engine) as uow:
+            assert uow.units.count() == (34, 3321)
+            ward = uow.units.ward("00004")
+            assert ward is not None and (ward.name, ward.province_name) == ("Phường Ba Đình", "Thành phố Hà Nội")
+        upgrade(engine)  # idempotent at head
+        downgrade(engine, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+        upgrade(engine)
+        with SqlUnitOfWork(engine) as uow:
+            assert uow.units.count() == (34, 3321)
+    finally:
+        engine.dispose()
+
+
+def test_migrate_empty_sqlite(tmp_path) -> None:
+    _check_fresh(f"sqlite:///{tmp_path / 'fresh.db'}")
+
+
+def test_migrate_empty_postgresql_when_configured() -> None:
+    base = os.environ.get("POSTAL_BRIDGE_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("POSTAL_BRIDGE_TEST_DATABASE_URL is not set (CI sets it when PostgreSQL answers)")
+    name = f"pb_mig_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _check_fresh(make_url(base).set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

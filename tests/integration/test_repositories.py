@@ -1,0 +1,168 @@
+"""Repositories against the real database: round trips, agency scoping, optimistic versions, outbox claims."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from postal_bridge.domain.address import Address, Party
+from postal_bridge.domain.consignment import Consignment, DossierLink, Parcel, Source
+from postal_bridge.domain.errors import Conflict
+from postal_bridge.domain.model import Agency, OutboxItem, OutboxKind, OutboxState
+from postal_bridge.domain.phone import parse_phone
+from postal_bridge.domain.status import Kind, Status
+from postal_bridge.storage.engine import make_engine
+from postal_bridge.storage.uow import SqlUnitOfWork
+
+
+@pytest.fixture
+def uow_factory(clean_db: str):
+    engine = make_engine(clean_db)
+    yield lambda: SqlUnitOfWork(engine)
+    engine.dispose()
+
+
+def _agency(code: str) -> Agency:
+    return Agency(
+        id=str(uuid.uuid4()),
+        code=code,
+        name=f"Trung tâm {code}",
+        phone="+842438253536",
+        address=Address(line="Số 1", ward_code="00004", province_code="01"),
+    )
+
+
+def _consignment(agency: Agency, clock) -> Consignment:
+    return Consignment.register(
+        occurred_at=clock.now(),
+        actor="test",
+        id=str(uuid.uuid4()),
+        agency_id=agency.id,
+        kind=Kind.RETURN,
+        carrier="sandbox",
+        service="standard",
+        dossier=DossierLink(code="000.00.12.H56-261115-0001", procedure_name="Cấp hộ chiếu phổ thông"),
+        citizen=Party(
+            name="Lê Thị Hoà",
+            phone=parse_phone("0912345678"),
+            address=Address(line="Ngõ 5 phố Hàng Bông", ward_code="00004", province_code="01"),
+        ),
+        parcel=Parcel(weight_g=300, contents="Hộ chiếu"),
+        tracking_token=uuid.uuid4().hex[:11],
+    )
+
+
+def test_consignment_round_trip_keeps_every_field_and_event(uow_factory, clock) -> None:
+    a = _agency("A1")
+    c = _consignment(a, clock)
+    with uow_factory() as uow:
+        uow.agencies.add(a)
+        uow.consignments.add(c)
+        uow.commit()
+    with uow_factory() as uow:
+        got = uow.consignments.get(c.id)
+        assert got is not None
+        got.transition(Status.CANCELLED, occurred_at=clock.advance(5), source=Source.API, actor="x")
+        uow.consignments.save(got)
+        uow.commit()
+    with uow_factory() as uow:
+        again = uow.consignments.get(c.id)
+    assert again.citizen.name == "Lê Thị Hoà" and again.citizen.phone.e164 == "+84912345678"
+    assert again.dossier == c.dossier and again.parcel == c.parcel
+    assert [(e.seq, e.status, e.previous_status) for e in again.events] == [
+        (1, Status.REQUESTED, None),
+        (2, Status.CANCELLED, Status.REQUESTED),
+    ]
+    assert again.events[1].occurred_at == clock.now()
+    assert again.version == 2
+
+
+def test_reads_are_scoped_to_the_agency(uow_factory, clock) -> None:
+    a, b = _agency("A1"), _agency("B1")
+    c = _consignment(a, clock)
+    with uow_factory() as uow:
+        uow.agencies.add(a)
+        uow.agencies.add(b)
+        uow.consignments.add(c)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.consignments.get(c.id, agency_id=a.id) is not None
+        assert uow.consignments.get(c.id, agency_id=b.id) is None
+        assert uow.consignments.search(agency_id=b.id, dossier_code=None, status=None, offset=0, limit=10) == ([], 0)
+
+
+def test_concurrent_writers_conflict_instead_of_overwriting(uow_factory, clock) -> None:
+    a = _agency("A1")
+    c = _consignment(a, clock)
+    with uow_factory() as uow:
+        uow.agencies.add(a)
+        uow.consignments.add(c)
+        uow.commit()
+    with uow_factory() as first:
+        mine = first.consignments.get(c.id)
+    with uow_factory() as second:
+        theirs = second.consignments.get(c.id)
+        theirs.transition(Status.BOOKED, occurred_at=clock.now(), source=Source.SYSTEM)
+        second.consignments.save(theirs)
+        second.commit()
+    with uow_factory() as first:
+        first.consignments._loaded_versions[c.id] = mine.version  # what the first writer read earlier
+        mine.transition(Status.CANCELLED, occurred_at=clock.now(), source=Source.API)
+        with pytest.raises(Conflict):
+            first.consignments.save(mine)
+
+
+def test_outbox_claims_respect_leases_and_ordering_groups(uow_factory, clock) -> None:
+    now = clock.now()
+    with uow_factory() as uow:
+        items = [
+            OutboxItem(
+                kind=OutboxKind.NOTIFY_DOSSIER,
+                payload={"n": i},
+                created_at=now,
+                next_attempt_at=now,
+                ordering_key="webhook:x",
+            )
+            for i in range(2)
+        ]
+        later = OutboxItem(kind=OutboxKind.BOOK, payload={}, created_at=now, next_attempt_at=now + timedelta(hours=1))
+        for item in [*items, later]:
+            uow.outbox.add(item)
+        uow.commit()
+    first, second = items
+    lease = now + timedelta(seconds=60)
+    with uow_factory() as uow:
+        assert uow.outbox.claim(second.id, now=now, lease_until=lease) is None  # the older one is still live
+        assert uow.outbox.claim(later.id, now=now, lease_until=lease) is None  # not due yet
+        claimed = uow.outbox.claim(first.id, now=now, lease_until=lease)
+        assert claimed is not None and claimed.state == OutboxState.IN_FLIGHT and claimed.attempts == 1
+        assert uow.outbox.claim(first.id, now=now, lease_until=lease) is None  # leased
+        assert uow.outbox.due(now=now, limit=10) == [second.id]
+        assert uow.outbox.due(now=lease + timedelta(seconds=1), limit=10) == [first.id, second.id]
+        assert later.id in uow.outbox.due(now=now + timedelta(hours=2), limit=10)
+        uow.outbox.complete(first.id, now=now)
+        assert uow.outbox.next_in_group("webhook:x") == second.id
+        assert uow.outbox.claim(second.id, now=now, lease_until=lease) is not None
+        uow.commit()
+
+
+def test_raw_courier_events_are_deduplicated(uow_factory, clock) -> None:
+    a = _agency("A1")
+    c = _consignment(a, clock)
+    data = {
+        "raw_code": "DELIVERED",
+        "status": "delivered",
+        "occurred_at": clock.now(),
+        "received_at": clock.now(),
+        "provisional": False,
+        "raw": {"x": 1},
+    }
+    with uow_factory() as uow:
+        uow.agencies.add(a)
+        uow.consignments.add(c)
+        assert uow.carrier_events.add_if_new(consignment_id=c.id, carrier="sandbox", dedup_key="k1", data=data)
+        assert not uow.carrier_events.add_if_new(consignment_id=c.id, carrier="sandbox", dedup_key="k1", data=data)
+        assert uow.carrier_events.add_if_new(consignment_id=c.id, carrier="ghn", dedup_key="k1", data=data)
+        uow.commit()
