@@ -6,13 +6,17 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from postal_bridge.config import Settings
 from postal_bridge.domain.carriers import CarrierAdapter
-from postal_bridge.domain.ports import Clock
+from postal_bridge.domain.ports import Clock, JobQueue, WebhookSender
 from postal_bridge.services.deps import Deps
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 
 class SystemClock:
@@ -32,7 +36,7 @@ class Container:
     engine: Engine
     deps: Deps
 
-    def redis(self):
+    def redis(self) -> Redis:
         from redis import Redis
 
         if not self.settings.redis_url:
@@ -56,8 +60,8 @@ def build(
     *,
     clock: Clock | None = None,
     carriers: Mapping[str, CarrierAdapter] | None = None,
-    jobs=None,
-    webhooks=None,
+    jobs: JobQueue | None = None,  # default: rq on settings.redis_url
+    webhooks: WebhookSender | None = None,  # default: HTTP with Standard Webhooks signatures
 ) -> Container:
     from adapters.carriers.sandbox import SandboxCarrier
     from adapters.dossier.webhook import HttpWebhookSender

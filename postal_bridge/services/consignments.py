@@ -6,7 +6,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from postal_bridge.domain.address import Address, Party, validate_address_codes
 from postal_bridge.domain.commands import CreateConsignment
@@ -49,7 +49,7 @@ def create_consignment(
 ) -> StoredResponse:
     """Validate, claim the Idempotency-Key, store consignment + outbox rows + the response in one transaction."""
     consignment = _build(deps, caller, cmd)  # raises ValidationFailed before anything is stored
-    replay = _claim_key(deps, caller.key.id, idempotency_key, fingerprint)
+    replay, claimed_at = _claim_key(deps, caller.key.id, idempotency_key, fingerprint)
     if replay:
         return replay
     try:
@@ -60,10 +60,19 @@ def create_consignment(
             if consignment.status == Status.REQUESTED:
                 ids.append(add_outbox(uow, OutboxKind.BOOK, now=now, consignment_id=consignment.id, payload={}))
             body = render(consignment)
-            uow.idempotency.complete(
-                caller.key.id, idempotency_key, status=201, body=body, resource_id=consignment.id, now=now
-            )
+            if not uow.idempotency.complete(
+                caller.key.id,
+                idempotency_key,
+                claimed_at=claimed_at,
+                status=201,
+                body=body,
+                resource_id=consignment.id,
+                now=now,
+            ):  # our claim went stale and a retry took it over: its result stands, ours must not be stored
+                raise IdempotencyKeyInUse("This request took too long and was superseded by a retry with its key.")
             uow.commit()
+    except IdempotencyKeyInUse:
+        raise
     except Exception:
         with deps.uow() as uow:
             uow.idempotency.release(caller.key.id, idempotency_key)
@@ -73,13 +82,14 @@ def create_consignment(
     return StoredResponse(status=201, body=body, replayed=False)
 
 
-def _claim_key(deps: Deps, api_key_id: str, key: str, fingerprint: str) -> StoredResponse | None:
+def _claim_key(deps: Deps, api_key_id: str, key: str, fingerprint: str) -> tuple[StoredResponse | None, datetime]:
+    """Claim the key; returns (stored response to replay, None) or (None, the claim's time, our fencing token)."""
     now = deps.clock.now()
     with deps.uow() as uow:
         record = IdempotencyRecord(api_key_id=api_key_id, key=key, fingerprint=fingerprint, created_at=now)
         if uow.idempotency.insert(record):
             uow.commit()
-            return None
+            return None, now
         existing = uow.idempotency.get(api_key_id, key)
         if existing is None:  # released between our insert and read: the client may simply retry
             raise IdempotencyKeyInUse("A request with this Idempotency-Key was just abandoned; retry.")
@@ -87,11 +97,11 @@ def _claim_key(deps: Deps, api_key_id: str, key: str, fingerprint: str) -> Store
             raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body.")
         if existing.state == "done":
             assert existing.response_status is not None and existing.response_body is not None
-            return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
+            return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True), now
         stale = now - timedelta(seconds=deps.idempotency_stale_seconds)
         if uow.idempotency.take_over(api_key_id, key, stale_before=stale, now=now):
             uow.commit()
-            return None
+            return None, now
         raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed; retry shortly.")
 
 

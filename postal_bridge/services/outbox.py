@@ -30,6 +30,10 @@ class GiveUp(Exception):
     """A permanent failure: dead-letter the item now, with this reason."""
 
 
+class LeaseLost(Exception):
+    """Our lease expired and another worker claimed the item: our transaction must not commit."""
+
+
 Handler = Callable[[Deps, OutboxItem], list[int]]
 _HANDLERS: dict[OutboxKind, Handler] = {}
 
@@ -60,6 +64,9 @@ def process(deps: Deps, item_id: int) -> str:
     try:
         wake = _HANDLERS[item.kind](deps, item)
         outcome = "done"
+    except LeaseLost:
+        log.warning("outbox lease lost; another worker owns the item", extra={"outbox_id": item.id})
+        return "lost"
     except RetryLater as exc:
         outcome = _retry(deps, item, exc.reason, exc.after_seconds)
     except GiveUp as exc:
@@ -77,20 +84,32 @@ def process(deps: Deps, item_id: int) -> str:
 
 
 def complete(uow, item: OutboxItem, deps: Deps) -> None:
-    """Mark the item done inside the handler's final transaction (with the state change it caused)."""
+    """Mark the item done inside the handler's final transaction (with the state change it caused).
+
+    Raises ``LeaseLost`` when another worker took the item over, so the handler's whole transaction rolls back.
+    """
     assert item.id is not None
-    uow.outbox.complete(item.id, now=deps.clock.now())
+    if not uow.outbox.complete(item.id, attempt=item.attempts, now=deps.clock.now()):
+        raise LeaseLost(item.id)
 
 
 def _retry(deps: Deps, item: OutboxItem, reason: str, after: int | None) -> str:
     schedule = _schedule(deps, item.kind)
     if item.attempts > len(schedule):
         return _dead(deps, item, f"gave up after {item.attempts} attempts: {reason}")
-    delay = after if after is not None else schedule[item.attempts - 1]
-    delay = delay * random.uniform(0.9, 1.1) if delay > 10 else delay  # jitter spreads retry storms
+    if after is not None:  # the remote's Retry-After is a floor: jitter may only lengthen it
+        delay = after * random.uniform(1.0, 1.1)
+    else:  # jitter spreads retry storms
+        base = schedule[item.attempts - 1]
+        delay = base * random.uniform(0.9, 1.1) if base > 10 else base
     with deps.uow() as uow:
         assert item.id is not None
-        uow.outbox.retry_later(item.id, next_attempt_at=deps.clock.now() + timedelta(seconds=delay), error=reason)
+        uow.outbox.retry_later(
+            item.id,
+            attempt=item.attempts,
+            next_attempt_at=deps.clock.now() + timedelta(seconds=delay),
+            error=reason,
+        )
         uow.commit()
     log.info("outbox item will be retried", extra={"outbox_id": item.id, "delay_s": round(delay), "reason": reason})
     return "retry"
@@ -99,7 +118,7 @@ def _retry(deps: Deps, item: OutboxItem, reason: str, after: int | None) -> str:
 def _dead(deps: Deps, item: OutboxItem, reason: str) -> str:
     with deps.uow() as uow:
         assert item.id is not None
-        uow.outbox.dead(item.id, now=deps.clock.now(), error=reason)
+        uow.outbox.dead(item.id, attempt=item.attempts, now=deps.clock.now(), error=reason)
         uow.commit()
     log.error("outbox item dead-lettered", extra={"outbox_id": item.id, "kind": item.kind.value, "reason": reason})
     return "dead"

@@ -366,28 +366,24 @@ class SqlOutboxRepository(_Repo):
             return None
         return self.get(item_id)
 
-    def complete(self, item_id: int, *, now: datetime) -> None:
-        self.conn.execute(
+    def _settle(self, item_id: int, attempt: int, **values: Any) -> bool:
+        res = self.conn.execute(
             update(_O)
-            .where(_O.c.id == item_id)
-            .values(state=OutboxState.DONE.value, completed_at=now, lease_until=None, last_error=None)
+            .where(_O.c.id == item_id, _O.c.state == OutboxState.IN_FLIGHT.value, _O.c.attempts == attempt)
+            .values(lease_until=None, **values)
+        )
+        return res.rowcount == 1
+
+    def complete(self, item_id: int, *, attempt: int, now: datetime) -> bool:
+        return self._settle(item_id, attempt, state=OutboxState.DONE.value, completed_at=now, last_error=None)
+
+    def retry_later(self, item_id: int, *, attempt: int, next_attempt_at: datetime, error: str) -> bool:
+        return self._settle(
+            item_id, attempt, state=OutboxState.PENDING.value, next_attempt_at=next_attempt_at, last_error=error
         )
 
-    def retry_later(self, item_id: int, *, next_attempt_at: datetime, error: str) -> None:
-        self.conn.execute(
-            update(_O)
-            .where(_O.c.id == item_id)
-            .values(
-                state=OutboxState.PENDING.value, next_attempt_at=next_attempt_at, lease_until=None, last_error=error
-            )
-        )
-
-    def dead(self, item_id: int, *, now: datetime, error: str) -> None:
-        self.conn.execute(
-            update(_O)
-            .where(_O.c.id == item_id)
-            .values(state=OutboxState.DEAD.value, completed_at=now, lease_until=None, last_error=error)
-        )
+    def dead(self, item_id: int, *, attempt: int, now: datetime, error: str) -> bool:
+        return self._settle(item_id, attempt, state=OutboxState.DEAD.value, completed_at=now, last_error=error)
 
     def due(self, *, now: datetime, limit: int) -> list[int]:
         q = (
@@ -459,12 +455,24 @@ class SqlIdempotencyRepository(_Repo):
         )
         return res.rowcount == 1
 
-    def complete(self, api_key_id: str, key: str, *, status: int, body: str, resource_id: str, now: datetime) -> None:
-        self.conn.execute(
+    def complete(
+        self,
+        api_key_id: str,
+        key: str,
+        *,
+        claimed_at: datetime,
+        status: int,
+        body: str,
+        resource_id: str,
+        now: datetime,
+    ) -> bool:
+        res = self.conn.execute(
             update(_I)
             .where(_I.c.api_key_id == api_key_id, _I.c.key == key)
+            .where(_I.c.state == "in_progress", _I.c.created_at == claimed_at)
             .values(state="done", response_status=status, response_body=body, resource_id=resource_id, completed_at=now)
         )
+        return res.rowcount == 1
 
     def release(self, api_key_id: str, key: str) -> None:
         self.conn.execute(

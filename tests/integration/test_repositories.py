@@ -142,7 +142,9 @@ def test_outbox_claims_respect_leases_and_ordering_groups(uow_factory, clock) ->
         assert uow.outbox.due(now=now, limit=10) == [second.id]
         assert uow.outbox.due(now=lease + timedelta(seconds=1), limit=10) == [first.id, second.id]
         assert later.id in uow.outbox.due(now=now + timedelta(hours=2), limit=10)
-        uow.outbox.complete(first.id, now=now)
+        assert not uow.outbox.complete(first.id, attempt=2, now=now)  # not our claim: fenced off
+        assert uow.outbox.complete(first.id, attempt=1, now=now)
+        assert not uow.outbox.complete(first.id, attempt=1, now=now)  # already settled
         assert uow.outbox.next_in_group("webhook:x") == second.id
         assert uow.outbox.claim(second.id, now=now, lease_until=lease) is not None
         uow.commit()
@@ -165,4 +167,39 @@ def test_raw_courier_events_are_deduplicated(uow_factory, clock) -> None:
         assert uow.carrier_events.add_if_new(consignment_id=c.id, carrier="sandbox", dedup_key="k1", data=data)
         assert not uow.carrier_events.add_if_new(consignment_id=c.id, carrier="sandbox", dedup_key="k1", data=data)
         assert uow.carrier_events.add_if_new(consignment_id=c.id, carrier="ghn", dedup_key="k1", data=data)
+        uow.commit()
+
+
+def test_a_stale_idempotency_claim_cannot_store_its_response(uow_factory, clock) -> None:
+    from postal_bridge.domain.model import ApiKey, IdempotencyRecord
+
+    a = _agency("A1")
+    key = ApiKey(
+        id=str(uuid.uuid4()),
+        agency_id=a.id,
+        name="k",
+        key_hash="h" * 64,
+        key_prefix="pb_x",
+        webhook_secret="whsec_x",
+        created_at=clock.now(),
+    )
+    first_claim = clock.now()
+    with uow_factory() as uow:
+        uow.agencies.add(a)
+        uow.api_keys.add(key)
+        assert uow.idempotency.insert(
+            IdempotencyRecord(api_key_id=key.id, key="k", fingerprint="f", created_at=first_claim)
+        )
+        assert not uow.idempotency.insert(
+            IdempotencyRecord(api_key_id=key.id, key="k", fingerprint="f", created_at=first_claim)
+        )
+        uow.commit()
+    retry_claim = clock.advance(61)
+    with uow_factory() as uow:
+        assert uow.idempotency.take_over(key.id, "k", stale_before=retry_claim - timedelta(seconds=60), now=retry_claim)
+        uow.commit()
+    with uow_factory() as uow:
+        stored = dict(status=201, body="{}", resource_id="r", now=clock.now())
+        assert not uow.idempotency.complete(key.id, "k", claimed_at=first_claim, **stored)
+        assert uow.idempotency.complete(key.id, "k", claimed_at=retry_claim, **stored)
         uow.commit()

@@ -1,0 +1,89 @@
+"""The console contract other systems script against: agencies, create-api-key, migrate, config errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def _cli(args: list[str], env_extra: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTAL_BRIDGE_")}
+    env.update({"POSTAL_BRIDGE_INSTANCE_DIR": str(tmp_path / "instance"), **env_extra})
+    return subprocess.run(
+        [sys.executable, "-m", "postal_bridge.cli", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def db_env(clean_db: str) -> dict[str, str]:
+    return {"POSTAL_BRIDGE_DATABASE_URL": clean_db}
+
+
+def test_agencies_and_api_keys_follow_the_contract(db_env, tmp_path) -> None:
+    assert _cli(["migrate"], db_env, tmp_path).returncode == 0
+    seeded = _cli(["seed-demo"], db_env, tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    listed = _cli(["agencies"], db_env, tmp_path)
+    lines = listed.stdout.splitlines()
+    assert len(lines) >= 2
+    assert all(len(line.split("\t")) == 2 for line in lines)
+    assert "HCC-HN\tTrung tâm Phục vụ hành chính công Thành phố Hà Nội" in lines
+
+    made = _cli(["create-api-key", "--agency", "HCC-HN", "--name", "one-stop"], db_env, tmp_path)
+    assert made.returncode == 0, made.stderr
+    out = made.stdout.splitlines()
+    assert out[0].startswith("api_key=pb_") and len(out[0]) > 40
+    assert out[1].startswith("webhook_secret=whsec_")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9000/cb",
+        "http://10.1.2.3/cb",
+        "http://169.254.169.254/latest",
+        "http://[::1]/cb",
+        "http://localhost:8080/cb",
+    ],
+)
+def test_private_callback_urls_are_refused_unless_allowed(db_env, tmp_path, url: str) -> None:
+    _cli(["migrate"], db_env, tmp_path)
+    _cli(["seed-demo"], db_env, tmp_path)
+    refused = _cli(["create-api-key", "--agency", "HCC-HN", "--name", "x", "--callback-url", url], db_env, tmp_path)
+    assert refused.returncode != 0
+    assert refused.stdout == ""
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "private, loopback or link-local" in refused.stderr
+    allowed = _cli(
+        ["create-api-key", "--agency", "HCC-HN", "--name", "x", "--callback-url", url],
+        {**db_env, "POSTAL_BRIDGE_ALLOW_PRIVATE_CALLBACKS": "1"},
+        tmp_path,
+    )
+    assert allowed.returncode == 0, allowed.stderr
+
+
+def test_unknown_agency_is_one_clear_line(db_env, tmp_path) -> None:
+    _cli(["migrate"], db_env, tmp_path)
+    result = _cli(["create-api-key", "--agency", "NOPE", "--name", "x"], db_env, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "NOPE" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("POSTAL_BRIDGE_PORT", "eighty"),
+        ("POSTAL_BRIDGE_SANDBOX_STEP_SECONDS", "-1"),
+        ("POSTAL_BRIDGE_ALLOW_PRIVATE_CALLBACKS", "maybe"),
+        ("POSTAL_BRIDGE_REDIS_URL", "http://x"),
+        ("POSTAL_BRIDGE_DATABASE_URL", "mysql://x"),
+    ],
+)
+def test_a_bad_setting_stops_with_one_line_naming_it(tmp_path, var: str, value: str) -> None:
+    result = _cli(["agencies"], {var: value}, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and var in lines[0]
