@@ -174,3 +174,49 @@ def test_api_answers_contract_errors(service) -> None:
 
     unknown = http.get(f"{base}/api/v1/consignments/{uuid.uuid4()}")
     assert unknown.status_code == 404
+
+
+def test_a_callback_whose_answer_is_lost_is_resent_with_the_same_webhook_id(container, clock) -> None:
+    """The receiver processes a callback but its answer never reaches us: the retry carries the same webhook-id."""
+    from adapters.dossier.webhook import HttpWebhookSender
+    from postal_bridge.services import agencies, outbox
+
+    container.deps.webhooks = HttpWebhookSender(read_timeout=0.5)
+    agencies.register_agency(
+        container.deps,
+        code="HCC-HN",
+        name="Trung tâm Phục vụ hành chính công Thành phố Hà Nội",
+        phone="02438253536",
+        line="Số 258 đường Võ Chí Công",
+        ward_code="00004",
+        province_code="01",
+    )
+    receiver = FakeDossierSystem(secrets=[], now=lambda: clock.now().timestamp(), slow_seconds=1.0)
+    with LoopbackServer(receiver.app) as hook:
+        issued = agencies.create_api_key(
+            container.deps, agency_code="HCC-HN", name="s", callback_url=f"{hook.url}/callbacks"
+        )
+        receiver.secrets.append(issued.webhook_secret)
+        receiver.mode = "slow"  # answers 200 after we stopped waiting
+        from postal_bridge import create_app
+
+        client = create_app(container=container).test_client()
+        resp = client.post(
+            "/api/v1/consignments",
+            json=RETURN_BODY,
+            headers={"Authorization": f"Bearer {issued.api_key}", "Idempotency-Key": "dup"},
+        )
+        assert resp.status_code == 201
+        drain(container)
+        receiver.mode = "ok"
+        for _ in range(3):
+            clock.advance(400)
+            outbox.relay_due(container.deps)
+            drain(container)
+    ids = receiver.received_ids()
+    assert len(ids) > len(set(ids))  # at least one message arrived twice …
+    by_id: dict[str, set[str]] = {}
+    for d in receiver.deliveries:
+        by_id.setdefault(d["message_id"], set()).add(d["raw_body"])
+    assert all(len(bodies) == 1 for bodies in by_id.values())  # … each time with the same id and body
+    assert [e["data"]["status"] for e in receiver.events()] == ["requested", "booked"]
