@@ -227,3 +227,18 @@ def drain(container) -> int:
     worker = SimpleWorker(queues, connection=container.deps.jobs.conn)
     worker.work(burst=True, logging_level="WARNING")
     return worker.successful_job_count + worker.failed_job_count
+
+
+def register_hanoi(deps):
+    """The Hà Nội demo centre, used by most tests as the calling agency."""
+    from postal_bridge.services import agencies
+
+    return agencies.register_agency(
+        deps,
+        code="HCC-HN",
+        name="Trung tâm Phục vụ hành chính công Thành phố Hà Nội",
+        phone="02438253536",
+        line="Số 258 đường Võ Chí Công",
+        ward_code="00004",
+        province_code="01",
+    )

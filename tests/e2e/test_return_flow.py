@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from tests.conftest import drain
+from tests.conftest import drain, register_hanoi
 from tests.fakes.dossier_system import FakeDossierSystem
 from tests.fakes.server import LoopbackServer
 from tests.pdf_tools import decode, pdftotext, rasterise
@@ -44,15 +44,7 @@ def service(container, clock):
     from postal_bridge import create_app
     from postal_bridge.services import agencies
 
-    agencies.register_agency(
-        container.deps,
-        code="HCC-HN",
-        name="Trung tâm Phục vụ hành chính công Thành phố Hà Nội",
-        phone="02438253536",
-        line="Số 258 đường Võ Chí Công",
-        ward_code="00004",
-        province_code="01",
-    )
+    register_hanoi(container.deps)
     receiver = FakeDossierSystem(secrets=[], now=lambda: clock.now().timestamp())
     with LoopbackServer(receiver.app) as hook, LoopbackServer(create_app(container=container)) as web:
         issued = agencies.create_api_key(
@@ -182,15 +174,7 @@ def test_a_callback_whose_answer_is_lost_is_resent_with_the_same_webhook_id(cont
     from postal_bridge.services import agencies, outbox
 
     container.deps.webhooks = HttpWebhookSender(read_timeout=0.5)
-    agencies.register_agency(
-        container.deps,
-        code="HCC-HN",
-        name="Trung tâm Phục vụ hành chính công Thành phố Hà Nội",
-        phone="02438253536",
-        line="Số 258 đường Võ Chí Công",
-        ward_code="00004",
-        province_code="01",
-    )
+    register_hanoi(container.deps)
     receiver = FakeDossierSystem(secrets=[], now=lambda: clock.now().timestamp(), slow_seconds=1.0)
     with LoopbackServer(receiver.app) as hook:
         issued = agencies.create_api_key(

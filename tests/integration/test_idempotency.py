@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from postal_bridge.domain.model import IdempotencyRecord
+from tests.conftest import register_hanoi
 from tests.e2e.test_return_flow import RETURN_BODY
 from tests.fakes.server import LoopbackServer
 
@@ -18,15 +19,7 @@ def api(container):
     from postal_bridge import create_app
     from postal_bridge.services import agencies
 
-    agencies.register_agency(
-        container.deps,
-        code="HCC-HN",
-        name="Trung tâm Phục vụ hành chính công Thành phố Hà Nội",
-        phone="02438253536",
-        line="Số 258 đường Võ Chí Công",
-        ward_code="00004",
-        province_code="01",
-    )
+    register_hanoi(container.deps)
     issued = agencies.create_api_key(container.deps, agency_code="HCC-HN", name="t")
     with LoopbackServer(create_app(container=container)) as web:
         yield web.url, issued, container

@@ -13,7 +13,7 @@ from adapters.carriers.sandbox import SandboxCarrier
 from postal_bridge.domain.commands import CreateConsignment
 from postal_bridge.services import agencies, consignments, outbox
 from postal_bridge.storage import tables
-from tests.conftest import drain
+from tests.conftest import drain, register_hanoi
 
 
 class CountingSandbox(SandboxCarrier):
@@ -36,15 +36,7 @@ def counting(settings, clock):
     carrier = CountingSandbox(now=clock.now, step_seconds=settings.sandbox_step_seconds)
     c = build(settings, clock=clock, carriers={"sandbox": carrier})
     runtime.install(c)
-    agencies.register_agency(
-        c.deps,
-        code="HCC-HN",
-        name="Trung tâm Phục vụ hành chính công Thành phố Hà Nội",
-        phone="02438253536",
-        line="Số 258 đường Võ Chí Công",
-        ward_code="00004",
-        province_code="01",
-    )
+    register_hanoi(c.deps)
     yield c, carrier
     runtime.install(None)
     c.close()
