@@ -35,15 +35,20 @@ class Container:
     settings: Settings
     engine: Engine
     deps: Deps
+    _redis: Redis | None = None
 
     def redis(self) -> Redis:
+        """One client per process (it pools its own connections)."""
+        if self._redis is not None:
+            return self._redis
         from redis import Redis
 
         if not self.settings.redis_url:
             raise RuntimeError(
                 "POSTAL_BRIDGE_REDIS_URL is not set: start everything with `postal-bridge run`, or point it at Redis."
             )
-        return Redis.from_url(self.settings.redis_url)
+        self._redis = Redis.from_url(self.settings.redis_url)
+        return self._redis
 
     def ping_database(self) -> None:
         from sqlalchemy import text
@@ -55,6 +60,97 @@ class Container:
         self.engine.dispose()
 
 
+# Courier code → adapter class. Only this module knows them; imported on first use.
+CARRIERS: dict[str, str] = {
+    "sandbox": "adapters.carriers.sandbox:SandboxCarrier",
+    "vnpost": "adapters.carriers.vnpost:VNPostCarrier",
+    "viettelpost": "adapters.carriers.viettelpost:ViettelPostCarrier",
+    "ghn": "adapters.carriers.ghn:GHNCarrier",
+    "ghtk": "adapters.carriers.ghtk:GHTKCarrier",
+}
+
+
+def carrier_class(code: str) -> type:
+    import importlib
+
+    module, _, name = CARRIERS[code].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class DbCarrierRegistry:
+    """Adapters per agency from the ``carrier_settings`` table; the sandbox is on for every agency unless disabled."""
+
+    def __init__(self, deps_uow, env, *, sandbox_default: bool, sandbox_step: float) -> None:
+        self._uow = deps_uow
+        self._env = env
+        self._sandbox_default = sandbox_default
+        self._sandbox_step = sandbox_step
+        self._cache: dict[tuple[str, str], tuple[object, object]] = {}
+
+    def _build(self, agency_id: str, code: str, config):
+        key = (agency_id, code)
+        stamp = config.updated_at if config else None
+        hit = self._cache.get(key)
+        if hit and hit[0] == stamp:
+            return hit[1]
+        settings = dict(config.settings) if config else {}
+        if code == "sandbox":
+            settings.setdefault("step_seconds", self._sandbox_step)
+        adapter = carrier_class(code)(settings, self._env)
+        self._cache[key] = (stamp, adapter)
+        return adapter
+
+    def adapter(self, agency_id: str, code: str):
+        if code not in CARRIERS:
+            return None
+        with self._uow() as uow:
+            config = uow.carrier_settings.get(agency_id, code)
+        if config is not None and not config.enabled:
+            return None
+        if config is None and not (code == "sandbox" and self._sandbox_default):
+            return None
+        return self._build(agency_id, code, config)
+
+    def enabled(self, agency_id: str) -> list:
+        from postal_bridge.domain.carriers import EnabledCarrier
+
+        with self._uow() as uow:
+            configs = {c.carrier: c for c in uow.carrier_settings.for_agency(agency_id)}
+        codes = [c for c, cfg in configs.items() if cfg.enabled and c in CARRIERS]
+        if self._sandbox_default and "sandbox" not in configs:
+            codes.append("sandbox")
+        out = []
+        for code in sorted(codes):
+            a = self._build(agency_id, code, configs.get(code))
+            out.append(EnabledCarrier(a.code, a.name, tuple(a.services), a.capabilities))
+        return out
+
+    def for_webhook(self, code: str) -> list:
+        if code not in CARRIERS:
+            return []
+        with self._uow() as uow:
+            configs = [c for c in uow.carrier_settings.for_carrier(code) if c.enabled]
+        return [(c.agency_id, self._build(c.agency_id, code, c)) for c in configs]
+
+    def codes_with(self, capability) -> list[str]:
+        out = []
+        for code in CARRIERS:
+            try:
+                if capability in carrier_class(code).capabilities:
+                    out.append(code)
+            except ImportError:
+                continue
+        return out
+
+    def feeds(self) -> list:
+        from postal_bridge.domain.carriers import Capability
+
+        out = []
+        for code in self.codes_with(Capability.TRACK_FEED):
+            out.extend(self.for_webhook(code))
+        return out
+
+
 def build(
     settings: Settings,
     *,
@@ -63,24 +159,39 @@ def build(
     jobs: JobQueue | None = None,  # default: rq on settings.redis_url
     webhooks: WebhookSender | None = None,  # default: HTTP with Standard Webhooks signatures
 ) -> Container:
-    from adapters.carriers.sandbox import SandboxCarrier
+    from adapters.carriers.base import CarrierEnv, MemoryTokenCache
     from adapters.dossier.webhook import HttpWebhookSender
     from labels import PdfLabelRenderer
+    from postal_bridge.services.carriers import StaticCarrierRegistry
+    from postal_bridge.storage.caches import RedisTokenCache, SqlAddressMapStore
     from postal_bridge.storage.engine import make_engine
     from postal_bridge.storage.uow import SqlUnitOfWork
     from workers.queues import RqJobQueue
 
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
-    if carriers is None:
-        carriers = {"sandbox": SandboxCarrier(now=clock.now, step_seconds=settings.sandbox_step_seconds)}
     container = Container(settings=settings, engine=engine, deps=None)  # type: ignore[arg-type]
+
+    def uow() -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine)
+
+    if carriers is None:
+        env = CarrierEnv(
+            now=clock.now,
+            tokens=RedisTokenCache(container.redis) if settings.redis_url else MemoryTokenCache(),
+            addresses=SqlAddressMapStore(engine),
+        )
+        registry = DbCarrierRegistry(
+            uow, env, sandbox_default=settings.sandbox_enabled, sandbox_step=settings.sandbox_step_seconds
+        )
+    else:
+        registry = StaticCarrierRegistry(carriers)
     if jobs is None:
         jobs = RqJobQueue(container.redis) if settings.redis_url else _NoQueue()
     container.deps = Deps(
-        uow=lambda: SqlUnitOfWork(engine),
+        uow=uow,
         clock=clock,
-        carriers=dict(carriers),
+        carriers=registry,
         labels=PdfLabelRenderer(),
         webhooks=webhooks or HttpWebhookSender(),
         jobs=jobs,

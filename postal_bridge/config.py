@@ -32,6 +32,7 @@ class Settings:
     env: str = "development"
     allow_private_callbacks: bool = False
     sandbox_step_seconds: float = 10.0
+    sandbox_enabled: bool = True  # every agency may use the sandbox courier unless its settings disable it
     poll_interval_seconds: float = 0.0  # default: the sandbox step
     relay_interval_seconds: float = 2.0
     outbox_lease_seconds: int = 120

@@ -9,17 +9,21 @@ process (web, worker, scheduler) and after restarts. Item codes are S10-valid wi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from adapters.carriers.base import (
     CarrierAdapterBase,
+    CarrierEnv,
     CarrierValidationError,
     ConsignmentRequest,
     ConsignmentResult,
     CourierStatus,
     InvalidState,
+    Quote,
+    QuoteRequest,
     TrackingEvent,
 )
 from postal_bridge.domain import s10
@@ -89,10 +93,34 @@ class SandboxCarrier(CarrierAdapterBase):
     code = "sandbox"
     name = "Sandbox"
     capabilities = frozenset({Capability.CREATE, Capability.CANCEL, Capability.TRACK_POLL, Capability.QUOTE})
+    services = ("standard", "express")
 
-    def __init__(self, *, now: Callable[[], datetime], step_seconds: float = 10.0) -> None:
-        self._now = now
-        self.step = timedelta(seconds=step_seconds)
+    def __init__(
+        self,
+        settings: Mapping[str, Any] | None = None,
+        env: CarrierEnv | None = None,
+        *,
+        now: Callable[[], datetime] | None = None,
+        step_seconds: float = 10.0,
+    ) -> None:
+        super().__init__(settings, env)
+        self._now = now or self.env.now
+        self.step = timedelta(seconds=float(self.settings.get("step_seconds", step_seconds)))
+
+    def quote(self, req: QuoteRequest) -> list[Quote]:
+        """A plausible tariff: same province next working day, otherwise two to three days."""
+        same_province = req.sender.province_code == req.recipient.province_code
+        wanted = [req.service] if req.service else list(self.services)
+        return [
+            Quote(
+                carrier=self.code,
+                service=s,
+                fee_vnd=_fee(req.weight_g, s) + (0 if same_province else 8_000),
+                promised_days=(1 if same_province else 2) if s == "express" else (2 if same_province else 3),
+            )
+            for s in wanted
+            if s in self.services
+        ]
 
     def create(self, req: ConsignmentRequest) -> ConsignmentResult:
         scenario = req.options.get("sandbox_scenario", "delivered")

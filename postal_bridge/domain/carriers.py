@@ -6,6 +6,7 @@ idempotency and the outbox.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -88,6 +89,59 @@ class ConsignmentRequest:
     cod_vnd: int = 0
     options: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    kind: str
+    sender: CarrierAddress
+    recipient: CarrierAddress
+    weight_g: int
+    service: str | None = None  # None: every service the courier offers on this route
+    cod_vnd: int = 0
+
+
+@dataclass(frozen=True)
+class Quote:
+    carrier: str
+    service: str  # our service code: standard | express
+    fee_vnd: int
+    promised_days: int | None = None
+    carrier_service: str | None = None  # the courier's own code, e.g. GHN service_type_id 2
+    raw: Any = None
+
+
+@dataclass(frozen=True)
+class LabelDocument:
+    """A courier's own label: PDF bytes, an HTML page, or a short-lived URL to one."""
+
+    content_type: str
+    content: bytes | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class CarrierAddressCodes:
+    """How one courier names a canonical (2025) address: its own ids, and the legacy district where still needed."""
+
+    province_id: str
+    ward_id: str | None = None
+    district_id: str | None = None
+    province_name: str = ""
+    district_name: str = ""
+    ward_name: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """An inbound courier push, as received: lower-cased header names, the raw body, the query string."""
+
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str] = field(default_factory=dict)
+    remote_addr: str | None = None
+    content_type: str = ""
+    path_token: str | None = None  # from /webhooks/carriers/<carrier>/<path_token>, for secret-path authentication
 
 
 @dataclass(frozen=True)
@@ -190,11 +244,14 @@ class NotSupported(CarrierError):
 
 
 class CarrierAdapter(Protocol):
-    """The part of the courier interface the foundation's services call."""
+    """One courier account (an agency's settings for one courier). A missing capability raises ``NotSupported``."""
 
     code: str
     name: str
     capabilities: frozenset[Capability]
+    services: tuple[str, ...]  # our service codes this account may book
+
+    def quote(self, req: QuoteRequest) -> list[Quote]: ...
 
     def create(self, req: ConsignmentRequest) -> ConsignmentResult: ...
 
@@ -202,4 +259,38 @@ class CarrierAdapter(Protocol):
 
     def cancel(self, carrier_ref: str, reason: str | None = None) -> None: ...
 
+    def label(self, carrier_refs: list[str], fmt: str = "pdf") -> LabelDocument: ...
+
     def track(self, carrier_ref: str) -> list[TrackingEvent]: ...
+
+    def track_feed(self, cursor: str | None) -> tuple[list[TrackingEvent], str | None]: ...
+
+    def verify_webhook(self, req: WebhookRequest) -> None: ...
+
+    def parse_webhook(self, req: WebhookRequest) -> list[TrackingEvent]: ...
+
+    def webhook_ack(self, ok: bool, error: str | None = None) -> tuple[int, str, str]: ...
+
+    def resolve_address(self, addr: CarrierAddress) -> CarrierAddressCodes: ...
+
+
+@dataclass(frozen=True)
+class EnabledCarrier:
+    code: str
+    name: str
+    services: tuple[str, ...]
+    capabilities: frozenset[Capability]
+
+
+class CarrierRegistry(Protocol):
+    """Which couriers each agency may use, with its own settings. Built in ``bootstrap``."""
+
+    def adapter(self, agency_id: str, code: str) -> CarrierAdapter | None: ...
+
+    def enabled(self, agency_id: str) -> list[EnabledCarrier]: ...
+
+    def for_webhook(self, code: str) -> list[tuple[str, CarrierAdapter]]: ...
+
+    def codes_with(self, capability: Capability) -> list[str]: ...
+
+    def feeds(self) -> list[tuple[str, CarrierAdapter]]: ...

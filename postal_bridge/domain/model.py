@@ -39,6 +39,7 @@ class OutboxKind(StrEnum):
     CANCEL_WITH_CARRIER = "cancel_with_carrier"
     RENDER_LABEL = "render_label"
     NOTIFY_DOSSIER = "notify_dossier"
+    APPLY_TRACKING = "apply_tracking"  # fold a consignment's newly stored courier events
 
 
 class OutboxState(StrEnum):
@@ -77,3 +78,14 @@ class IdempotencyRecord:
     response_status: int | None = None
     response_body: str | None = None
     resource_id: str | None = None
+
+
+@dataclass
+class CarrierConfig:
+    """One agency's account with one courier: whether it is enabled and its settings (credentials included)."""
+
+    agency_id: str
+    carrier: str
+    enabled: bool
+    settings: dict[str, Any]
+    updated_at: datetime

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from postal_bridge.domain.address import Ward
+from postal_bridge.domain.carriers import TrackingEvent
 from postal_bridge.domain.consignment import Consignment
 from postal_bridge.domain.labels import LabelContent
-from postal_bridge.domain.model import Agency, ApiKey, IdempotencyRecord, OutboxItem
+from postal_bridge.domain.model import Agency, ApiKey, CarrierConfig, IdempotencyRecord, OutboxItem
 from postal_bridge.domain.webhooks import DeliveryResult, WebhookDelivery
 
 
@@ -74,15 +75,45 @@ class ConsignmentRepository(Protocol):
         self, *, agency_id: str, dossier_code: str | None, status: str | None, offset: int, limit: int
     ) -> tuple[list[Consignment], int]: ...
 
-    def due_for_poll(self, *, carriers: Sequence[str], older_than: datetime, limit: int) -> list[str]: ...
+    def find_id(self, carrier: str, *, tracking_code: str | None = None, client_ref: str | None = None) -> str | None:
+        """The consignment a courier reference belongs to (tracking code, or our client reference)."""
+        ...
 
-    def mark_polled(self, consignment_ids: Sequence[str], at: datetime) -> None: ...
+    def due_for_poll(self, *, carriers: Sequence[str], now: datetime, limit: int) -> list[str]: ...
+
+    def poll_failures(self, consignment_id: str) -> int: ...
+
+    def schedule_poll(self, consignment_ids: Sequence[str], *, next_at: datetime, failures: int = 0) -> None: ...
 
 
 class CarrierEventRepository(Protocol):
-    def add_if_new(self, *, consignment_id: str, carrier: str, dedup_key: str, data: dict[str, Any]) -> bool: ...
+    """Raw courier events, stored first (deduplicated per courier), folded into consignments later."""
 
-    def mark_applied(self, carrier: str, dedup_key: str) -> None: ...
+    def add_if_new(self, event: TrackingEvent, *, consignment_id: str | None, received_at: datetime) -> bool: ...
+
+    def pending(self, consignment_id: str) -> list[tuple[int, TrackingEvent]]: ...
+
+    def settle(self, event_id: int, *, applied: bool) -> None: ...
+
+    def adopt(self, carrier: str, carrier_ref: str, consignment_id: str) -> int:
+        """Attach events that arrived before we knew the tracking code; returns how many."""
+        ...
+
+
+class CarrierSettingsRepository(Protocol):
+    def get(self, agency_id: str, carrier: str) -> CarrierConfig | None: ...
+
+    def put(self, config: CarrierConfig) -> None: ...
+
+    def for_agency(self, agency_id: str) -> list[CarrierConfig]: ...
+
+    def for_carrier(self, carrier: str) -> list[CarrierConfig]: ...
+
+
+class CursorRepository(Protocol):
+    def get(self, agency_id: str, carrier: str) -> str | None: ...
+
+    def put(self, agency_id: str, carrier: str, cursor: str | None, now: datetime) -> None: ...
 
 
 class OutboxRepository(Protocol):
@@ -135,6 +166,8 @@ class UnitOfWork(Protocol):
     units: UnitsRepository
     consignments: ConsignmentRepository
     carrier_events: CarrierEventRepository
+    carrier_settings: CarrierSettingsRepository
+    cursors: CursorRepository
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     labels: LabelRepository
@@ -152,3 +185,21 @@ class HostResolver(Protocol):
     """Resolves a host name to IP address strings (used by the callback-URL guard)."""
 
     def __call__(self, host: str) -> list[str]: ...
+
+
+class TokenCache(Protocol):
+    """Short-lived courier tokens shared by all processes (Redis in production, memory in tests)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str, ttl_seconds: int) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class AddressMapStore(Protocol):
+    """Each courier's codes for a canonical ward, cached in our database and refreshable from master data."""
+
+    def get(self, carrier: str, account: str, ward_code: str) -> dict | None: ...
+
+    def put(self, carrier: str, account: str, ward_code: str, data: dict) -> None: ...

@@ -20,3 +20,37 @@ def nfc_deep(value: Any) -> Any:
     if isinstance(value, list):
         return [nfc_deep(v) for v in value]
     return value
+
+
+def strip_diacritics(value: str) -> str:
+    """Unaccented Vietnamese: decompose, drop combining marks, map đ/Đ (unidecode is GPL, so this is ours)."""
+    decomposed = unicodedata.normalize("NFD", value)
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", bare.replace("đ", "d").replace("Đ", "D"))
+
+
+_ADMIN_PREFIXES = (
+    "thanh pho",
+    "tinh",
+    "tp.",
+    "tp ",
+    "phuong",
+    "xa",
+    "thi tran",
+    "dac khu",
+    "quan",
+    "huyen",
+    "thi xa",
+    "p.",
+    "q.",
+)
+
+
+def fold_place_name(value: str) -> str:
+    """A comparison key for place names across sources: no accents, no case, no type word (Phường, Xã, Tỉnh…)."""
+    key = " ".join(strip_diacritics(value).lower().replace("'", "").replace("’", "").split())
+    for prefix in _ADMIN_PREFIXES:
+        if key.startswith(prefix) and len(key) > len(prefix):
+            key = key[len(prefix) :].strip(" .")
+            break
+    return key

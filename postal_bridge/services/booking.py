@@ -23,6 +23,7 @@ from postal_bridge.domain.status import Kind, Status
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.effects import add_outbox, record_effects
 from postal_bridge.services.outbox import GiveUp, RetryLater, complete, handles
+from postal_bridge.services.tracking import fold
 
 
 def _party_address(uow: UnitOfWork, *, name: str, phone: str, line: str, ward_code: str) -> CarrierAddress:
@@ -76,9 +77,9 @@ def book(deps: Deps, item: OutboxItem) -> list[int]:
         agency = uow.agencies.get(c.agency_id)
         assert agency is not None
         request = build_request(uow, c, agency)
-    adapter = deps.carriers.get(c.carrier)
+    adapter = deps.carriers.adapter(c.agency_id, c.carrier)
     if adapter is None:
-        raise GiveUp(f"carrier {c.carrier!r} is not configured")
+        raise GiveUp(f"carrier {c.carrier!r} is not enabled for this agency")
 
     result = _book_once(adapter, request, first_attempt=item.attempts == 1)
     with deps.uow() as uow:
@@ -110,6 +111,8 @@ def book(deps: Deps, item: OutboxItem) -> list[int]:
         ids += record_effects(uow, c, now=now)
         complete(uow, item, deps)
         uow.commit()
+    if not isinstance(result, CarrierError) and c.tracking_code == result.carrier_ref:
+        adopt_orphans(deps, c.carrier, result.carrier_ref, c.id)
     return ids
 
 
@@ -142,7 +145,9 @@ def _book_once(adapter, request: ConsignmentRequest, *, first_attempt: bool) -> 
 
 @handles(OutboxKind.CANCEL_WITH_CARRIER)
 def cancel_with_carrier(deps: Deps, item: OutboxItem) -> list[int]:
-    adapter = deps.carriers.get(item.payload["carrier"])
+    with deps.uow() as uow:
+        c = uow.consignments.get(item.consignment_id or "")
+    adapter = deps.carriers.adapter(c.agency_id, item.payload["carrier"]) if c else None
     if adapter is None:
         raise GiveUp(f"carrier {item.payload['carrier']!r} is not configured")
     try:
@@ -157,3 +162,13 @@ def cancel_with_carrier(deps: Deps, item: OutboxItem) -> list[int]:
         complete(uow, item, deps)
         uow.commit()
     return []
+
+
+def adopt_orphans(deps: Deps, carrier: str, tracking_code: str, consignment_id: str) -> None:
+    """Courier events pushed before our booking committed are attached to the consignment and folded now."""
+    with deps.uow() as uow:
+        if not uow.carrier_events.adopt(carrier, tracking_code, consignment_id):
+            return
+        _, ids, _ = fold(uow, deps, consignment_id)
+        uow.commit()
+    deps.wake(ids)

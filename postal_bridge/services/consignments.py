@@ -117,10 +117,14 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
 
     if cmd.kind not in {k.value for k in Kind}:
         err("kind", "Must be one of: pickup, return, transfer.")
-    if cmd.carrier not in deps.carriers:
-        err("carrier", f"Unknown or disabled carrier; available: {', '.join(sorted(deps.carriers))}.")
+    adapter = deps.carriers.adapter(caller.agency.id, cmd.carrier)
+    if adapter is None:
+        available = ", ".join(sorted(e.code for e in deps.carriers.enabled(caller.agency.id))) or "none"
+        err("carrier", f"Courier {cmd.carrier!r} is not enabled for this agency; available: {available}.")
     if cmd.service not in SERVICES:
         err("service", f"Must be one of: {', '.join(SERVICES)}.")
+    elif adapter is not None and cmd.service not in adapter.services:
+        err("service", f"{adapter.name} is set up for: {', '.join(adapter.services)}.")
     scenario = cmd.options.get("sandbox_scenario")
     if scenario is not None and (cmd.carrier != "sandbox" or scenario not in SANDBOX_SCENARIOS):
         err("options.sandbox_scenario", f"Only for carrier 'sandbox'; one of: {', '.join(SANDBOX_SCENARIOS)}.")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from postal_bridge.domain.carriers import CarrierAdapter
+from postal_bridge.domain.carriers import CarrierRegistry
 from postal_bridge.domain.ports import Clock, HostResolver, JobQueue, LabelRenderer, UnitOfWork, WebhookSender
 
 log = logging.getLogger("postal_bridge.services")
@@ -20,7 +20,7 @@ COURIER_SCHEDULE: tuple[int, ...] = (5, 15, 60, 300, 900, 1800, 3600, 3600, 3600
 class Deps:
     uow: Callable[[], UnitOfWork]
     clock: Clock
-    carriers: Mapping[str, CarrierAdapter]
+    carriers: CarrierRegistry
     labels: LabelRenderer
     webhooks: WebhookSender
     jobs: JobQueue

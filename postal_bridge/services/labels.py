@@ -37,7 +37,7 @@ def label_content(uow: UnitOfWork, deps: Deps, c: Consignment) -> LabelContent:
         name=agency.name, phone=Phone(agency.phone).display, address_lines=agency.address.lines(agency_ward)
     )
     sender, recipient = (centre, citizen) if c.kind == Kind.RETURN else (citizen, centre)
-    carrier = deps.carriers.get(c.carrier)
+    carrier = deps.carriers.adapter(c.agency_id, c.carrier)
     return LabelContent(
         tracking_code=c.tracking_code,
         tracking_url=deps.tracking_url(c.tracking_token),

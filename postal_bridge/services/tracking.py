@@ -1,8 +1,9 @@
-"""Courier tracking: polling active consignments and folding courier events into the consignment's status.
+"""Courier tracking: store raw events first, fold them into the consignment's status in time order, poll as a net.
 
-Events are stored raw first with the courier's dedup key, then applied in ``occurred_at`` order. An event that is a
-duplicate, older than the latest applied change, or not an allowed transition is kept but never moves the
-consignment (so nothing regresses). A provisional event never triggers a terminal status.
+Events are stored with the courier's dedup key, then applied in ``occurred_at`` order. An event that is a duplicate,
+older than the latest applied change, or not an allowed transition is kept but never moves the consignment (so
+nothing regresses). A provisional event may show an intermediate status but never a terminal one: it triggers a
+``track`` poll, and only the courier's confirmed state can finish a consignment.
 """
 
 from __future__ import annotations
@@ -11,26 +12,37 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from postal_bridge.domain.carriers import CONSIGNMENT_STATUS_FOR, Capability, CarrierError, TrackingEvent
+from postal_bridge.domain.carriers import (
+    CONSIGNMENT_STATUS_FOR,
+    Capability,
+    CarrierError,
+    CourierStatus,
+    NotSupported,
+    TrackingEvent,
+)
 from postal_bridge.domain.consignment import Source
+from postal_bridge.domain.model import OutboxItem, OutboxKind
+from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.status import TERMINAL
 from postal_bridge.services.deps import Deps
-from postal_bridge.services.effects import record_effects
+from postal_bridge.services.effects import add_outbox, record_effects
+from postal_bridge.services.outbox import complete, handles
 
 log = logging.getLogger("postal_bridge.tracking")
+SOURCES = {"poll": Source.COURIER_POLL, "feed": Source.COURIER_POLL, "webhook": Source.COURIER_WEBHOOK}
+MAX_BACKOFF_STEPS = 6
 
 
 def poll_due(deps: Deps, *, limit: int = 500) -> int:
-    """Enqueue a poll for active consignments not polled within the interval (scheduler safety net)."""
-    pollable = [code for code, a in deps.carriers.items() if Capability.TRACK_POLL in a.capabilities]
+    """Enqueue a poll for active consignments not updated within the interval (the scheduler's safety net)."""
+    pollable = deps.carriers.codes_with(Capability.TRACK_POLL)
     if not pollable:
         return 0
     now = deps.clock.now()
     with deps.uow() as uow:
-        ids = uow.consignments.due_for_poll(
-            carriers=pollable, older_than=now - timedelta(seconds=deps.poll_interval_seconds), limit=limit
-        )
-        uow.consignments.mark_polled(ids, now)
+        ids = uow.consignments.due_for_poll(carriers=pollable, now=now, limit=limit)
+        # Claim them for one interval so the next tick does not enqueue them again while the polls run.
+        uow.consignments.schedule_poll(ids, next_at=now + timedelta(seconds=deps.poll_interval_seconds))
         uow.commit()
     if ids:
         deps.jobs.enqueue_poll(ids)
@@ -43,64 +55,107 @@ def poll_consignment(deps: Deps, consignment_id: str) -> int:
         c = uow.consignments.get(consignment_id)
     if c is None or c.status in TERMINAL or not c.tracking_code:
         return 0
-    adapter = deps.carriers.get(c.carrier)
+    adapter = deps.carriers.adapter(c.agency_id, c.carrier)
     if adapter is None:
         return 0
+    now = deps.clock.now()
     try:
         events = adapter.track(c.carrier_ref or c.tracking_code)
-    except CarrierError as exc:
-        log.warning("tracking poll failed", extra={"consignment_id": c.id, "error": exc.message})
+    except NotSupported:
         return 0
-    return record_tracking_events(deps, consignment_id, events, source=Source.COURIER_POLL)
-
-
-def record_tracking_events(deps: Deps, consignment_id: str, events: Sequence[TrackingEvent], *, source: Source) -> int:
-    """Store raw events (deduplicated) and apply the new ones in time order, in one transaction."""
-    applied = 0
+    except CarrierError as exc:
+        with deps.uow() as uow:
+            failures = uow.consignments.poll_failures(c.id) + 1
+            delay = deps.poll_interval_seconds * 2 ** min(failures, MAX_BACKOFF_STEPS)
+            uow.consignments.schedule_poll([c.id], next_at=now + timedelta(seconds=delay), failures=failures)
+            uow.commit()
+        log.warning("tracking poll failed", extra={"consignment_id": c.id, "error": exc.message, "failures": failures})
+        return 0
     with deps.uow() as uow:
-        c = uow.consignments.get(consignment_id)
-        if c is None:
-            return 0
+        uow.consignments.schedule_poll([c.id], next_at=now + timedelta(seconds=deps.poll_interval_seconds))
+        uow.commit()
+    return record_tracking_events(deps, consignment_id, events)
+
+
+def record_tracking_events(deps: Deps, consignment_id: str, events: Sequence[TrackingEvent]) -> int:
+    """Store raw events (deduplicated) and fold the new ones into the consignment, in one transaction."""
+    with deps.uow() as uow:
         now = deps.clock.now()
-        fresh = [
-            e
-            for e in sorted(events, key=lambda e: e.occurred_at)
-            if uow.carrier_events.add_if_new(
-                consignment_id=c.id,
-                carrier=e.carrier,
-                dedup_key=e.dedup_key,
-                data={
-                    "raw_code": e.raw_code,
-                    "status": e.status.value,
-                    "occurred_at": e.occurred_at,
-                    "received_at": now,
-                    "provisional": e.provisional,
-                    "raw": e.raw if isinstance(e.raw, dict | list | str | None) else str(e.raw),
-                },
+        for e in events:
+            uow.carrier_events.add_if_new(e, consignment_id=consignment_id, received_at=now)
+        applied, ids, confirm = fold(uow, deps, consignment_id)
+        uow.commit()
+    deps.wake(ids)
+    if confirm:
+        deps.jobs.enqueue_poll([consignment_id])
+    return applied
+
+
+def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[int], bool]:
+    """Apply the consignment's unprocessed events in time order. Returns (applied, outbox ids, needs a confirm poll)."""
+    c = uow.consignments.get(consignment_id)
+    pending = uow.carrier_events.pending(consignment_id)
+    if c is None or not pending:
+        return 0, [], False
+    applied = 0
+    confirm = False
+    last_change = c.events[-1].occurred_at if c.events else c.created_at
+    for event_id, e in pending:
+        target = CONSIGNMENT_STATUS_FOR.get(e.status)
+        if e.status == CourierStatus.UNKNOWN:
+            log.error(
+                "unknown courier status code: stored, not applied",
+                extra={"carrier": e.carrier, "raw_code": e.raw_code, "consignment_id": c.id},
             )
-        ]
-        last_change = c.events[-1].occurred_at if c.events else c.created_at
-        for e in fresh:
-            target = CONSIGNMENT_STATUS_FOR.get(e.status)
-            if e.status.value == "unknown":
-                log.warning("unknown courier status code", extra={"carrier": e.carrier, "raw_code": e.raw_code})
-            if target is None or e.occurred_at < last_change or not c.can_transition(target):
-                continue
-            if e.provisional and target in TERMINAL:
-                continue
+        ok = target is not None and e.occurred_at >= last_change and c.can_transition(target)
+        if ok and e.provisional and target in TERMINAL:
+            ok, confirm = False, True  # only the courier's confirmed state may finish a consignment
+        if ok:
+            assert target is not None
             c.transition(
                 target,
                 occurred_at=e.occurred_at,
-                source=source,
+                source=SOURCES.get(e.source, Source.COURIER_POLL),
                 location=e.location,
                 description=e.raw_text or None,
                 actor=e.carrier,
             )
-            uow.carrier_events.mark_applied(e.carrier, e.dedup_key)
             last_change = e.occurred_at
             applied += 1
-        uow.consignments.save(c)
-        ids = record_effects(uow, c, now=now)
+        uow.carrier_events.settle(event_id, applied=ok)
+    uow.consignments.save(c)
+    return applied, record_effects(uow, c, now=deps.clock.now()), confirm
+
+
+@handles(OutboxKind.APPLY_TRACKING)
+def apply_tracking(deps: Deps, item: OutboxItem) -> list[int]:
+    """Fold events that a webhook stored (the webhook answered the courier before any of this ran)."""
+    with deps.uow() as uow:
+        _, ids, confirm = fold(uow, deps, item.consignment_id or "")
+        complete(uow, item, deps)
         uow.commit()
-    deps.wake(ids)
-    return applied
+    if confirm and item.consignment_id:
+        deps.jobs.enqueue_poll([item.consignment_id])
+    return ids
+
+
+def store_inbound(uow: UnitOfWork, deps: Deps, carrier: str, events: Sequence[TrackingEvent]) -> list[int]:
+    """Store pushed events against their consignments and queue one fold per consignment; orphans wait for adoption."""
+    now = deps.clock.now()
+    touched: dict[str, None] = {}
+    for e in events:
+        cid = uow.consignments.find_id(carrier, tracking_code=e.carrier_ref) or (
+            uow.consignments.find_id(carrier, client_ref=e.carrier_ref) if e.carrier_ref else None
+        )
+        if uow.carrier_events.add_if_new(e, consignment_id=cid, received_at=now) and cid:
+            touched[cid] = None
+    ids = []
+    for cid in touched:
+        ids.append(
+            add_outbox(
+                uow, OutboxKind.APPLY_TRACKING, now=now, consignment_id=cid, payload={}, ordering_key=f"fold:{cid}"
+            )
+        )
+        # Fresh news from the courier: the polling safety net can wait a full interval.
+        uow.consignments.schedule_poll([cid], next_at=now + timedelta(seconds=deps.poll_interval_seconds))
+    return ids

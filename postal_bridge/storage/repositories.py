@@ -10,9 +10,18 @@ from sqlalchemy import Connection, and_, exists, func, insert, or_, select, upda
 from sqlalchemy.exc import IntegrityError
 
 from postal_bridge.domain.address import Address, Party, Ward
+from postal_bridge.domain.carriers import CourierStatus, TrackingEvent
 from postal_bridge.domain.consignment import Consignment, ConsignmentEvent, DossierLink, Parcel, Source
 from postal_bridge.domain.errors import Conflict
-from postal_bridge.domain.model import Agency, ApiKey, IdempotencyRecord, OutboxItem, OutboxKind, OutboxState
+from postal_bridge.domain.model import (
+    Agency,
+    ApiKey,
+    CarrierConfig,
+    IdempotencyRecord,
+    OutboxItem,
+    OutboxKind,
+    OutboxState,
+)
 from postal_bridge.domain.phone import Phone
 from postal_bridge.domain.status import TERMINAL, Kind, Status
 from postal_bridge.storage import tables as t
@@ -156,23 +165,40 @@ class SqlConsignmentRepository(_Repo):
         ).mappings()
         return [self._load(r) for r in rows], total
 
-    def due_for_poll(self, *, carriers: Sequence[str], older_than: datetime, limit: int) -> list[str]:
+    def find_id(self, carrier: str, *, tracking_code: str | None = None, client_ref: str | None = None) -> str | None:
+        cond = [_C.c.carrier == carrier]
+        if tracking_code:
+            cond.append(_C.c.tracking_code == tracking_code)
+        elif client_ref:
+            cond.append(_C.c.client_ref == client_ref)
+        else:
+            return None
+        return self.conn.execute(select(_C.c.id).where(*cond).order_by(_C.c.created_at.desc()).limit(1)).scalar()
+
+    def due_for_poll(self, *, carriers: Sequence[str], now: datetime, limit: int) -> list[str]:
         q = (
             select(_C.c.id)
             .where(
                 _C.c.carrier.in_(list(carriers)),
                 _C.c.tracking_code.is_not(None),
                 _C.c.status.not_in([s.value for s in TERMINAL]),
-                or_(_C.c.last_polled_at.is_(None), _C.c.last_polled_at < older_than),
+                or_(_C.c.next_poll_at.is_(None), _C.c.next_poll_at <= now),
             )
-            .order_by(_C.c.last_polled_at.is_not(None), _C.c.last_polled_at)
+            .order_by(_C.c.next_poll_at.is_not(None), _C.c.next_poll_at)
             .limit(limit)
         )
         return list(self.conn.execute(q).scalars())
 
-    def mark_polled(self, consignment_ids: Sequence[str], at: datetime) -> None:
+    def poll_failures(self, consignment_id: str) -> int:
+        return self.conn.execute(select(_C.c.poll_failures).where(_C.c.id == consignment_id)).scalar() or 0
+
+    def schedule_poll(self, consignment_ids: Sequence[str], *, next_at: datetime, failures: int = 0) -> None:
         if consignment_ids:
-            self.conn.execute(update(_C).where(_C.c.id.in_(list(consignment_ids))).values(last_polled_at=at))
+            self.conn.execute(
+                update(_C)
+                .where(_C.c.id.in_(list(consignment_ids)))
+                .values(next_poll_at=next_at, poll_failures=failures)
+            )
 
     def _insert_events(self, c: Consignment) -> None:
         stored = self._stored_seq.get(c.id, 0)
@@ -278,6 +304,7 @@ def _consignment_row(c: Consignment) -> dict[str, Any]:
         "tracking_token": c.tracking_token,
         "tracking_code": c.tracking_code,
         "carrier_ref": c.carrier_ref,
+        "client_ref": c.client_ref if c.tracking_code else None,
         "booking_attempt": c.booking_attempt,
         "version": c.version,
         "created_at": c.created_at,
@@ -285,33 +312,120 @@ def _consignment_row(c: Consignment) -> dict[str, Any]:
     }
 
 
+_EV = t.carrier_events
+
+
 class SqlCarrierEventRepository(_Repo):
-    def add_if_new(self, *, consignment_id: str, carrier: str, dedup_key: str, data: dict[str, Any]) -> bool:
+    def add_if_new(self, event: TrackingEvent, *, consignment_id: str | None, received_at: datetime) -> bool:
         """Insert a raw courier event unless its dedup key was seen; a savepoint keeps the transaction usable."""
         seen = self.conn.execute(
-            select(t.carrier_events.c.id).where(
-                t.carrier_events.c.carrier == carrier, t.carrier_events.c.dedup_key == dedup_key
-            )
+            select(_EV.c.id).where(_EV.c.carrier == event.carrier, _EV.c.dedup_key == event.dedup_key)
         ).first()
         if seen:
             return False
+        raw = event.raw if isinstance(event.raw, dict | list | str | None) else str(event.raw)
         try:
             with self.conn.begin_nested():
                 self.conn.execute(
-                    insert(t.carrier_events).values(
-                        consignment_id=consignment_id, carrier=carrier, dedup_key=dedup_key, applied=False, **data
+                    insert(_EV).values(
+                        carrier=event.carrier,
+                        dedup_key=event.dedup_key[:300],
+                        consignment_id=consignment_id,
+                        carrier_ref=event.carrier_ref,
+                        raw_code=event.raw_code[:64],
+                        status=event.status.value,
+                        occurred_at=event.occurred_at,
+                        received_at=received_at,
+                        provisional=event.provisional,
+                        applied=False,
+                        processed=False,
+                        source=event.source,
+                        raw_text=(event.raw_text or "")[:500],
+                        location=(event.location or None) and event.location[:200],
+                        reason=event.reason,
+                        raw=raw,
                     )
                 )
         except IntegrityError:
             return False
         return True
 
-    def mark_applied(self, carrier: str, dedup_key: str) -> None:
-        self.conn.execute(
-            update(t.carrier_events)
-            .where(t.carrier_events.c.carrier == carrier, t.carrier_events.c.dedup_key == dedup_key)
-            .values(applied=True)
+    def pending(self, consignment_id: str) -> list[tuple[int, TrackingEvent]]:
+        rows = self.conn.execute(
+            select(_EV)
+            .where(_EV.c.consignment_id == consignment_id, _EV.c.processed.is_(False))
+            .order_by(_EV.c.occurred_at, _EV.c.id)
+        ).mappings()
+        return [
+            (
+                r["id"],
+                TrackingEvent(
+                    carrier=r["carrier"],
+                    carrier_ref=r["carrier_ref"],
+                    occurred_at=r["occurred_at"],
+                    raw_code=r["raw_code"],
+                    status=CourierStatus(r["status"]),
+                    dedup_key=r["dedup_key"],
+                    raw_text=r["raw_text"],
+                    location=r["location"],
+                    reason=r["reason"],
+                    provisional=r["provisional"],
+                    source=r["source"],
+                    raw=r["raw"],
+                ),
+            )
+            for r in rows
+        ]
+
+    def settle(self, event_id: int, *, applied: bool) -> None:
+        self.conn.execute(update(_EV).where(_EV.c.id == event_id).values(processed=True, applied=applied))
+
+    def adopt(self, carrier: str, carrier_ref: str, consignment_id: str) -> int:
+        res = self.conn.execute(
+            update(_EV)
+            .where(_EV.c.carrier == carrier, _EV.c.carrier_ref == carrier_ref, _EV.c.consignment_id.is_(None))
+            .values(consignment_id=consignment_id)
         )
+        return res.rowcount
+
+
+class SqlCarrierSettingsRepository(_Repo):
+    _T = t.carrier_settings
+
+    def get(self, agency_id: str, carrier: str) -> CarrierConfig | None:
+        row = (
+            self.conn.execute(select(self._T).where(self._T.c.agency_id == agency_id, self._T.c.carrier == carrier))
+            .mappings()
+            .first()
+        )
+        return CarrierConfig(**row) if row else None
+
+    def put(self, config: CarrierConfig) -> None:
+        self.conn.execute(
+            self._T.delete().where(self._T.c.agency_id == config.agency_id, self._T.c.carrier == config.carrier)
+        )
+        self.conn.execute(insert(self._T).values(**config.__dict__))
+
+    def for_agency(self, agency_id: str) -> list[CarrierConfig]:
+        rows = self.conn.execute(select(self._T).where(self._T.c.agency_id == agency_id).order_by(self._T.c.carrier))
+        return [CarrierConfig(**r) for r in rows.mappings()]
+
+    def for_carrier(self, carrier: str) -> list[CarrierConfig]:
+        rows = self.conn.execute(select(self._T).where(self._T.c.carrier == carrier).order_by(self._T.c.agency_id))
+        return [CarrierConfig(**r) for r in rows.mappings()]
+
+
+class SqlCursorRepository(_Repo):
+    _T = t.carrier_cursors
+
+    def get(self, agency_id: str, carrier: str) -> str | None:
+        return self.conn.execute(
+            select(self._T.c.cursor).where(self._T.c.agency_id == agency_id, self._T.c.carrier == carrier)
+        ).scalar()
+
+    def put(self, agency_id: str, carrier: str, cursor: str | None, now: datetime) -> None:
+        self.conn.execute(self._T.delete().where(self._T.c.agency_id == agency_id, self._T.c.carrier == carrier))
+        self.conn.execute(insert(self._T).values(agency_id=agency_id, carrier=carrier, cursor=cursor, updated_at=now))
 
 
 _O = t.outbox

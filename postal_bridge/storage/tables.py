@@ -109,7 +109,12 @@ consignments = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("last_polled_at", UTCDateTime()),
+    Column("client_ref", String(64)),
+    Column("next_poll_at", UTCDateTime()),
+    Column("poll_failures", Integer, nullable=False, server_default="0"),
     Index("ix_consignments_agency_created", "agency_id", "created_at"),
+    Index("ix_consignments_client_ref", "carrier", "client_ref"),
+    Index("ix_consignments_next_poll", "next_poll_at"),
     Index("ix_consignments_agency_dossier", "agency_id", "dossier_code"),
     Index("ix_consignments_status", "status"),
     Index("ix_consignments_tracking_code", "tracking_code"),
@@ -137,15 +142,51 @@ carrier_events = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("carrier", String(32), nullable=False),
     Column("dedup_key", String(300), nullable=False),
-    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False, index=True),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), index=True),  # NULL: not matched yet
+    Column("carrier_ref", String(128), nullable=False, server_default=""),
     Column("raw_code", String(64), nullable=False),
     Column("status", String(32), nullable=False),
     Column("occurred_at", UTCDateTime(), nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
     Column("provisional", Boolean, nullable=False),
     Column("applied", Boolean, nullable=False, default=False),
+    Column("processed", Boolean, nullable=False, server_default="0"),
+    Column("source", String(16), nullable=False, server_default="poll"),
+    Column("raw_text", String(500), nullable=False, server_default=""),
+    Column("location", String(200)),
+    Column("reason", String(64)),
     Column("raw", JSON),
     UniqueConstraint("carrier", "dedup_key"),
+    Index("ix_carrier_events_ref", "carrier", "carrier_ref"),
+)
+
+carrier_settings = Table(
+    "carrier_settings",
+    metadata,
+    Column("agency_id", String(36), ForeignKey("agencies.id"), primary_key=True),
+    Column("carrier", String(32), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+carrier_cursors = Table(
+    "carrier_cursors",
+    metadata,
+    Column("agency_id", String(36), ForeignKey("agencies.id"), primary_key=True),
+    Column("carrier", String(32), primary_key=True),
+    Column("cursor", String(200)),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+carrier_address_map = Table(
+    "carrier_address_map",
+    metadata,
+    Column("carrier", String(32), primary_key=True),
+    Column("account", String(100), primary_key=True),
+    Column("ward_code", String(5), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("refreshed_at", UTCDateTime(), nullable=False),
 )
 
 outbox = Table(

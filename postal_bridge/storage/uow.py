@@ -20,6 +20,8 @@ class SqlUnitOfWork:
         self.units = r.SqlUnitsRepository(conn)
         self.consignments = r.SqlConsignmentRepository(conn)
         self.carrier_events = r.SqlCarrierEventRepository(conn)
+        self.carrier_settings = r.SqlCarrierSettingsRepository(conn)
+        self.cursors = r.SqlCursorRepository(conn)
         self.outbox = r.SqlOutboxRepository(conn)
         self.idempotency = r.SqlIdempotencyRepository(conn)
         self.labels = r.SqlLabelRepository(conn)
