@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -138,8 +139,8 @@ class DbCarrierRegistry:
             try:
                 if capability in carrier_class(code).capabilities:
                     out.append(code)
-            except ImportError:
-                continue
+            except (ImportError, AttributeError):  # a broken adapter must not stop the others being polled
+                logging.getLogger("postal_bridge").exception("courier adapter %s cannot be loaded", code)
         return out
 
     def feeds(self) -> list:
@@ -200,6 +201,7 @@ def build(
         allow_private_callbacks=settings.allow_private_callbacks,
         outbox_lease_seconds=settings.outbox_lease_seconds,
         poll_interval_seconds=settings.poll_interval_seconds,
+        known_carriers=tuple(CARRIERS),
     )
     return container
 

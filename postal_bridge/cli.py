@@ -103,7 +103,8 @@ def list_agencies() -> None:
 @click.option("--agency", "agency_code", required=True, help="Agency code (see `postal-bridge agencies`).")
 @click.option("--name", required=True, help="Who uses the key, e.g. the dossier system's name.")
 @click.option("--callback-url", default=None, help="Where status changes are POSTed (Standard Webhooks).")
-def create_api_key(agency_code: str, name: str, callback_url: str | None) -> None:
+@click.option("--admin", is_flag=True, help="May also manage every agency's courier settings (admin API).")
+def create_api_key(agency_code: str, name: str, callback_url: str | None, admin: bool) -> None:
     """Issue an API key bound to one agency; the key is shown once and stored hashed."""
     from postal_bridge.domain.errors import PostalBridgeError
     from postal_bridge.services import agencies
@@ -113,10 +114,51 @@ def create_api_key(agency_code: str, name: str, callback_url: str | None) -> Non
             _container().deps, agency_code=agency_code, name=name, callback_url=callback_url
         )
     except PostalBridgeError as exc:
-        detail = "; ".join(m for msgs in exc.errors.values() for m in msgs) if exc.errors else exc.message
+        detail = "; ".join(_flatten(exc.errors)) if exc.errors else exc.message
         _fail(f"error: {detail}")
     click.echo(f"api_key={issued.api_key}")
     click.echo(f"webhook_secret={issued.webhook_secret}")
+
+
+@main.command("carrier-settings")
+@click.option("--agency", "agency_code", required=True, help="Agency code (see `postal-bridge agencies`).")
+@click.option("--carrier", default=None, help="Courier code: sandbox, vnpost, viettelpost, ghn, ghtk.")
+@click.option("--show", is_flag=True, help="Print the agency's courier settings, secrets masked.")
+@click.argument("pairs", nargs=-1)
+def carrier_settings_cmd(agency_code: str, carrier: str | None, show: bool, pairs: tuple[str, ...]) -> None:
+    """Store an agency's settings for a courier as key=value pairs (enabled=0 switches it off; key= removes a key)."""
+    from postal_bridge.domain.errors import PostalBridgeError
+    from postal_bridge.services import carriers
+
+    deps = _container().deps
+    try:
+        if pairs:
+            if not carrier:
+                _fail("error: --carrier is required to change settings")
+            bad = [p for p in pairs if "=" not in p]
+            if bad:
+                _fail(f"error: settings are key=value pairs, not {bad[0]!r}")
+            values = dict(p.split("=", 1) for p in pairs)
+            carriers.configure_carrier(deps, agency_code=agency_code, carrier=carrier, values=values)
+        elif not show:
+            _fail("error: give key=value pairs to store, or --show")
+        for config in carriers.carrier_settings(deps, agency_code):
+            if carrier and config.carrier != carrier:
+                continue
+            state = "enabled" if config.enabled else "disabled"
+            settings = " ".join(f"{k}={v}" for k, v in sorted(carriers.masked(config.settings).items()))
+            click.echo(f"{config.carrier}\t{state}\t{settings}")
+    except PostalBridgeError as exc:
+        detail = "; ".join(_flatten(exc.errors)) if exc.errors else exc.message
+        _fail(f"error: {detail}")
+
+
+def _flatten(errors: object) -> list[str]:
+    if isinstance(errors, dict):
+        return [m for v in errors.values() for m in _flatten(v)]
+    if isinstance(errors, list):
+        return [str(m) for m in errors]
+    return [str(errors)]
 
 
 @main.command()

@@ -7,14 +7,18 @@ import signal
 import time
 
 from postal_bridge.bootstrap import Container
-from postal_bridge.services import outbox, tracking
+from postal_bridge.services import carriers, outbox, tracking
 
 log = logging.getLogger("postal_bridge.scheduler")
 
 
 def tick(c: Container, *, poll: bool) -> tuple[int, int]:
+    """One round: relay due outbox rows; on poll rounds also enqueue due polls and walk tracking feeds."""
     relayed = outbox.relay_due(c.deps)
-    polled = tracking.poll_due(c.deps) if poll else 0
+    polled = 0
+    if poll:
+        polled = tracking.poll_due(c.deps)
+        polled += carriers.walk_feeds(c.deps)
     return relayed, polled
 
 

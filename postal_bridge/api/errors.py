@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from postal_bridge.domain.errors import (
     Conflict,
+    Forbidden,
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     NotFound,
@@ -26,9 +27,19 @@ STATUS = [
     (IdempotencyKeyInUse, 409),
     (NotFound, 404),
     (Unauthorized, 401),
+    (Forbidden, 403),
     (Conflict, 409),
 ]
-REASONS = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 409: "Conflict", 422: "Unprocessable Entity"}
+REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def error_response(status: int, message: str, errors: dict | None = None, code: str | None = None):

@@ -57,3 +57,7 @@ class IdempotencyKeyReused(PostalBridgeError):
 
 class Unauthorized(PostalBridgeError):
     code = "unauthorized"
+
+
+class Forbidden(PostalBridgeError):
+    code = "forbidden"

@@ -32,6 +32,7 @@ class ApiKey:
     created_at: datetime
     callback_url: str | None = None
     revoked_at: datetime | None = None
+    scope: str = "agency"  # "admin" keys may also manage every agency's courier settings
 
 
 class OutboxKind(StrEnum):

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from postal_bridge.domain.address import Address, validate_address_codes
-from postal_bridge.domain.errors import NotFound, Unauthorized, ValidationFailed
+from postal_bridge.domain.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from postal_bridge.domain.model import Agency, ApiKey
 from postal_bridge.domain.phone import parse_phone
 from postal_bridge.domain.text import nfc
@@ -69,7 +69,13 @@ def list_agencies(deps: Deps) -> list[Agency]:
 
 
 def create_api_key(
-    deps: Deps, *, agency_code: str, name: str, callback_url: str | None = None, raw_key: str | None = None
+    deps: Deps,
+    *,
+    agency_code: str,
+    name: str,
+    callback_url: str | None = None,
+    raw_key: str | None = None,
+    admin: bool = False,
 ) -> IssuedKey:
     """Issue a key bound to one agency. ``raw_key`` lets the demo seed use a stable, derived key."""
     if callback_url:
@@ -91,6 +97,7 @@ def create_api_key(
             webhook_secret=new_webhook_secret(),
             callback_url=callback_url,
             created_at=deps.clock.now(),
+            scope="admin" if admin else "agency",
         )
         uow.api_keys.add(key)
         uow.commit()
@@ -108,3 +115,8 @@ def authenticate(deps: Deps, raw_key: str | None) -> Caller:
         agency = uow.agencies.get(key.agency_id)
         assert agency is not None
         return Caller(key=key, agency=agency)
+
+
+def require_admin(caller: Caller) -> None:
+    if caller.key.scope != "admin":
+        raise Forbidden("This needs an admin API key (`postal-bridge create-api-key --admin`).")

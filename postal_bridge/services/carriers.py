@@ -38,6 +38,9 @@ class StaticCarrierRegistry:
     def __init__(self, adapters: Mapping[str, CarrierAdapter]) -> None:
         self.adapters = dict(adapters)
 
+    def __getitem__(self, code: str) -> CarrierAdapter:
+        return self.adapters[code]
+
     def adapter(self, agency_id: str, code: str) -> CarrierAdapter | None:
         return self.adapters.get(code)
 
@@ -178,10 +181,9 @@ def walk_feeds(deps: Deps, *, max_pages: int = 20) -> int:
     return stored
 
 
-def configure_carrier(
-    deps: Deps, *, agency_code: str, carrier: str, values: Mapping[str, str], known: Mapping[str, object]
-) -> CarrierConfig:
-    """Store an agency's settings for one courier (merged into what is there). ``known``: code → adapter class."""
+def configure_carrier(deps: Deps, *, agency_code: str, carrier: str, values: Mapping[str, str]) -> CarrierConfig:
+    """Store an agency's settings for one courier, merged into what is there (``enabled=0`` switches it off)."""
+    known = deps.known_carriers
     if carrier not in known:
         raise ValidationFailed({"carrier": [f"Unknown courier {carrier!r}; known: {', '.join(sorted(known))}."]})
     with deps.uow() as uow:

@@ -32,6 +32,7 @@ class Deps:
     idempotency_stale_seconds: int = 60
     webhook_schedule: Sequence[int] = field(default=WEBHOOK_SCHEDULE)
     courier_schedule: Sequence[int] = field(default=COURIER_SCHEDULE)
+    known_carriers: tuple[str, ...] = ("sandbox",)  # every courier code the installation has an adapter for
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url.rstrip('/')}/t/{token}"

@@ -24,7 +24,7 @@ SERVICE_LABELS = {"standard": "Tiêu chuẩn", "express": "Nhanh"}
 HANDLING = {Kind.RETURN: "Phát tận tay – kiểm tra CCCD", Kind.PICKUP: "Hồ sơ TTHC – giao Bộ phận Một cửa"}
 
 
-def label_content(uow: UnitOfWork, deps: Deps, c: Consignment) -> LabelContent:
+def label_content(uow: UnitOfWork, deps: Deps, c: Consignment, carrier_name: str) -> LabelContent:
     agency = uow.agencies.get(c.agency_id)
     citizen_ward = uow.units.ward(c.citizen.address.ward_code)
     assert agency is not None and citizen_ward is not None and c.tracking_code
@@ -37,11 +37,10 @@ def label_content(uow: UnitOfWork, deps: Deps, c: Consignment) -> LabelContent:
         name=agency.name, phone=Phone(agency.phone).display, address_lines=agency.address.lines(agency_ward)
     )
     sender, recipient = (centre, citizen) if c.kind == Kind.RETURN else (citizen, centre)
-    carrier = deps.carriers.adapter(c.agency_id, c.carrier)
     return LabelContent(
         tracking_code=c.tracking_code,
         tracking_url=deps.tracking_url(c.tracking_token),
-        carrier_name=carrier.name if carrier else c.carrier,
+        carrier_name=carrier_name,
         service_name=SERVICE_LABELS.get(c.service, c.service),
         kind_label=KIND_LABELS[c.kind],
         sender=sender,
@@ -56,8 +55,9 @@ def label_content(uow: UnitOfWork, deps: Deps, c: Consignment) -> LabelContent:
 
 
 def _render_and_store(deps: Deps, c: Consignment) -> bytes:
+    carrier = deps.carriers.adapter(c.agency_id, c.carrier)  # outside the transaction: it reads settings itself
     with deps.uow() as uow:
-        content = label_content(uow, deps, c)
+        content = label_content(uow, deps, c, carrier.name if carrier else c.carrier)
     pdf = deps.labels.render_label(content)
     with deps.uow() as uow:
         assert c.tracking_code

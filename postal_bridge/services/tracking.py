@@ -80,6 +80,8 @@ def poll_consignment(deps: Deps, consignment_id: str) -> int:
 def record_tracking_events(deps: Deps, consignment_id: str, events: Sequence[TrackingEvent]) -> int:
     """Store raw events (deduplicated) and fold the new ones into the consignment, in one transaction."""
     with deps.uow() as uow:
+        if uow.consignments.get(consignment_id) is None:
+            return 0
         now = deps.clock.now()
         for e in events:
             uow.carrier_events.add_if_new(e, consignment_id=consignment_id, received_at=now)

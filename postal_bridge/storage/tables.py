@@ -75,6 +75,7 @@ api_keys = Table(
     Column("callback_url", String(500)),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
+    Column("scope", String(16), nullable=False, server_default="agency"),  # agency | admin
 )
 
 consignments = Table(

@@ -37,11 +37,12 @@ from postal_bridge.domain.commands import CreateConsignment
 from postal_bridge.domain.consignment import Consignment, ConsignmentEvent
 from postal_bridge.domain.errors import Conflict
 from postal_bridge.domain.labels import LabelContent
-from postal_bridge.domain.model import Agency, ApiKey, IdempotencyRecord, OutboxItem, OutboxState
+from postal_bridge.domain.model import Agency, ApiKey, CarrierConfig, IdempotencyRecord, OutboxItem, OutboxState
 from postal_bridge.domain.status import TERMINAL
 from postal_bridge.domain.webhooks import DeliveryResult, WebhookDelivery
 from postal_bridge.services import agencies
 from postal_bridge.services.agencies import Caller
+from postal_bridge.services.carriers import StaticCarrierRegistry
 from postal_bridge.services.consignments import StoredResponse, create_consignment
 from postal_bridge.services.deps import Deps
 
@@ -72,6 +73,8 @@ TABLES = (
     "consignments",
     "consignment_events",
     "carrier_events",
+    "carrier_settings",
+    "cursors",
     "outbox",
     "idempotency",
     "labels",
@@ -84,15 +87,26 @@ class ConsignmentRow:
 
     consignment: Consignment
     last_polled_at: datetime | None = None
+    next_poll_at: datetime | None = None
+    poll_failures: int = 0
 
 
 @dataclass
 class CarrierEventRow:
-    consignment_id: str
-    carrier: str
-    dedup_key: str
-    applied: bool
-    data: dict[str, Any]
+    id: int
+    consignment_id: str | None
+    event: TrackingEvent
+    received_at: datetime
+    processed: bool = False
+    applied: bool = False
+
+    @property
+    def carrier(self) -> str:
+        return self.event.carrier
+
+    @property
+    def dedup_key(self) -> str:
+        return self.event.dedup_key
 
 
 @dataclass
@@ -150,8 +164,8 @@ class MemoryStore:
     def carrier_events(self) -> list[CarrierEventRow]:
         return self.rows("carrier_events")
 
-    def last_polled_at(self, consignment_id: str) -> datetime | None:
-        return self.tables["consignments"][consignment_id].last_polled_at
+    def next_poll_at(self, consignment_id: str) -> datetime | None:
+        return self.tables["consignments"][consignment_id].next_poll_at
 
 
 class _Tx:
@@ -296,7 +310,7 @@ class MemoryConsignmentRepository(_Repo):
         row = self.tx.get("consignments", c.id)
         if row is None or row.consignment.version != loaded:
             raise Conflict("The consignment was changed by someone else at the same time; try again.")
-        self.tx.put("consignments", c.id, ConsignmentRow(consignment=_row_of(c), last_polled_at=row.last_polled_at))
+        self.tx.put("consignments", c.id, replace(row, consignment=_row_of(c)))
         self._insert_events(c)
         self._loaded_versions[c.id] = c.version
 
@@ -314,24 +328,40 @@ class MemoryConsignmentRepository(_Repo):
         rows.sort(key=lambda r: r.consignment.created_at, reverse=True)
         return [self._load(r) for r in rows[offset : offset + limit]], len(rows)
 
-    def due_for_poll(self, *, carriers: Sequence[str], older_than: datetime, limit: int) -> list[str]:
+    def find_id(self, carrier: str, *, tracking_code: str | None = None, client_ref: str | None = None) -> str | None:
+        for _, r in self.tx.items("consignments"):
+            c = r.consignment
+            if c.carrier != carrier:
+                continue
+            if (tracking_code and c.tracking_code == tracking_code) or (
+                not tracking_code and client_ref and c.tracking_code and c.client_ref == client_ref
+            ):
+                return c.id
+        return None
+
+    def due_for_poll(self, *, carriers: Sequence[str], now: datetime, limit: int) -> list[str]:
         rows = [
             r
             for _, r in self.tx.items("consignments")
             if r.consignment.carrier in carriers
             and r.consignment.tracking_code is not None
             and r.consignment.status not in TERMINAL
-            and (r.last_polled_at is None or r.last_polled_at < older_than)
+            and (r.next_poll_at is None or r.next_poll_at <= now)
         ]
-        never = [r for r in rows if r.last_polled_at is None]
-        polled = sorted((r for r in rows if r.last_polled_at is not None), key=lambda r: r.last_polled_at)
-        return [r.consignment.id for r in [*never, *polled]][:limit]
+        never = [r for r in rows if r.next_poll_at is None]
+        later = sorted((r for r in rows if r.next_poll_at is not None), key=lambda r: r.next_poll_at)
+        return [r.consignment.id for r in [*never, *later]][:limit]
 
-    def mark_polled(self, consignment_ids: Sequence[str], at: datetime) -> None:
+    def poll_failures(self, consignment_id: str) -> int:
+        row = self.tx.get("consignments", consignment_id)
+        return row.poll_failures if row else 0
+
+    def schedule_poll(self, consignment_ids: Sequence[str], *, next_at: datetime, failures: int = 0) -> None:
         for cid in consignment_ids:
             row = self.tx.get("consignments", cid)
             if row is not None:
-                row.last_polled_at = at
+                row.next_poll_at = next_at
+                row.poll_failures = failures
                 self.tx.put("consignments", cid, row)
 
     def _insert_events(self, c: Consignment) -> None:
@@ -361,23 +391,60 @@ def _row_of(c: Consignment) -> Consignment:
 
 
 class MemoryCarrierEventRepository(_Repo):
-    def add_if_new(self, *, consignment_id: str, carrier: str, dedup_key: str, data: dict[str, Any]) -> bool:
-        if self.tx.has("carrier_events", (carrier, dedup_key)):
+    """Mirrors ``SqlCarrierEventRepository``: UNIQUE (carrier, dedup_key); pending in (occurred_at, id) order."""
+
+    def add_if_new(self, event: TrackingEvent, *, consignment_id: str | None, received_at: datetime) -> bool:
+        key = (event.carrier, event.dedup_key)
+        if self.tx.has("carrier_events", key):
             return False
-        self.tx.put(
-            "carrier_events",
-            (carrier, dedup_key),
-            CarrierEventRow(
-                consignment_id=consignment_id, carrier=carrier, dedup_key=dedup_key, applied=False, data=dict(data)
-            ),
+        row = CarrierEventRow(
+            id=self.tx.store.next_outbox_id(), consignment_id=consignment_id, event=event, received_at=received_at
         )
+        self.tx.put("carrier_events", key, row)
         return True
 
-    def mark_applied(self, carrier: str, dedup_key: str) -> None:
-        row = self.tx.get("carrier_events", (carrier, dedup_key))
-        if row is not None:
-            row.applied = True
-            self.tx.put("carrier_events", (carrier, dedup_key), row)
+    def pending(self, consignment_id: str) -> list[tuple[int, TrackingEvent]]:
+        rows = [r for _, r in self.tx.items("carrier_events") if r.consignment_id == consignment_id and not r.processed]
+        rows.sort(key=lambda r: (r.event.occurred_at, r.id))
+        return [(r.id, r.event) for r in rows]
+
+    def settle(self, event_id: int, *, applied: bool) -> None:
+        for key, row in self.tx.items("carrier_events"):
+            if row.id == event_id:
+                row.processed = True
+                row.applied = applied
+                self.tx.put("carrier_events", key, row)
+
+    def adopt(self, carrier: str, carrier_ref: str, consignment_id: str) -> int:
+        n = 0
+        for key, row in self.tx.items("carrier_events"):
+            if row.consignment_id is None and row.event.carrier == carrier and row.event.carrier_ref == carrier_ref:
+                row.consignment_id = consignment_id
+                self.tx.put("carrier_events", key, row)
+                n += 1
+        return n
+
+
+class MemoryCarrierSettingsRepository(_Repo):
+    def get(self, agency_id: str, carrier: str) -> CarrierConfig | None:
+        return self.tx.get("carrier_settings", (agency_id, carrier))
+
+    def put(self, config: CarrierConfig) -> None:
+        self.tx.put("carrier_settings", (config.agency_id, config.carrier), config)
+
+    def for_agency(self, agency_id: str) -> list[CarrierConfig]:
+        return [c for (a, _), c in self.tx.items("carrier_settings") if a == agency_id]
+
+    def for_carrier(self, carrier: str) -> list[CarrierConfig]:
+        return [c for (_, code), c in self.tx.items("carrier_settings") if code == carrier]
+
+
+class MemoryCursorRepository(_Repo):
+    def get(self, agency_id: str, carrier: str) -> str | None:
+        return self.tx.get("cursors", (agency_id, carrier))
+
+    def put(self, agency_id: str, carrier: str, cursor: str | None, now: datetime) -> None:
+        self.tx.put("cursors", (agency_id, carrier), cursor)
 
 
 _LIVE = (OutboxState.PENDING, OutboxState.IN_FLIGHT)
@@ -547,6 +614,8 @@ class FakeUnitOfWork:
         self.units = MemoryUnitsRepository(self.store)
         self.consignments = MemoryConsignmentRepository(tx)
         self.carrier_events = MemoryCarrierEventRepository(tx)
+        self.carrier_settings = MemoryCarrierSettingsRepository(tx)
+        self.cursors = MemoryCursorRepository(tx)
         self.outbox = MemoryOutboxRepository(tx)
         self.idempotency = MemoryIdempotencyRepository(tx)
         self.labels = MemoryLabelRepository(tx)
@@ -698,6 +767,7 @@ class FakeCarrier:
     code: str = "fake"
     name: str = "Fake Courier"
     capabilities: frozenset[Capability] = ALL_CAPABILITIES
+    services: tuple[str, ...] = ("standard", "express")
     orders: dict[str, FakeOrder] = field(default_factory=dict)  # client_ref → order
     tracking: dict[str, list[TrackingEvent]] = field(default_factory=dict)  # carrier_ref → events
     calls: list[tuple[str, str]] = field(default_factory=list)  # (operation, reference)
@@ -819,7 +889,7 @@ def make_deps(**overrides: Any) -> Deps:
     values: dict[str, Any] = {
         "uow": UnitOfWorkFactory(store),
         "clock": FixedClock(),
-        "carriers": {"fake": FakeCarrier()},
+        "carriers": StaticCarrierRegistry({"fake": FakeCarrier()}),
         "labels": FakeLabelRenderer(),
         "webhooks": FakeWebhookSender(),
         "jobs": FakeJobQueue(),
@@ -827,6 +897,8 @@ def make_deps(**overrides: Any) -> Deps:
         "public_base_url": "https://buudien.example.vn",
     }
     values.update(overrides)
+    if isinstance(values["carriers"], dict):
+        values["carriers"] = StaticCarrierRegistry(values["carriers"])
     return Deps(**values)
 
 

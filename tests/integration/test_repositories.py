@@ -150,23 +150,44 @@ def test_outbox_claims_respect_leases_and_ordering_groups(uow_factory, clock) ->
         uow.commit()
 
 
-def test_raw_courier_events_are_deduplicated(uow_factory, clock) -> None:
+def test_raw_courier_events_are_deduplicated_folded_in_time_order_and_adopted(uow_factory, clock) -> None:
+    from postal_bridge.domain.carriers import CourierStatus, TrackingEvent
+
     a = _agency("A1")
     c = _consignment(a, clock)
-    data = {
-        "raw_code": "DELIVERED",
-        "status": "delivered",
-        "occurred_at": clock.now(),
-        "received_at": clock.now(),
-        "provisional": False,
-        "raw": {"x": 1},
-    }
+
+    def event(key: str, minutes: int, carrier: str = "sandbox", ref: str = "ZZ1") -> TrackingEvent:
+        return TrackingEvent(
+            carrier=carrier,
+            carrier_ref=ref,
+            occurred_at=clock.now() + timedelta(minutes=minutes),
+            raw_code="X",
+            status=CourierStatus.IN_TRANSIT,
+            dedup_key=key,
+            raw={"k": key},
+        )
+
     with uow_factory() as uow:
         uow.agencies.add(a)
         uow.consignments.add(c)
-        assert uow.carrier_events.add_if_new(consignment_id=c.id, carrier="sandbox", dedup_key="k1", data=data)
-        assert not uow.carrier_events.add_if_new(consignment_id=c.id, carrier="sandbox", dedup_key="k1", data=data)
-        assert uow.carrier_events.add_if_new(consignment_id=c.id, carrier="ghn", dedup_key="k1", data=data)
+        assert uow.carrier_events.add_if_new(event("late", 5), consignment_id=c.id, received_at=clock.now())
+        assert uow.carrier_events.add_if_new(event("early", 1), consignment_id=c.id, received_at=clock.now())
+        assert not uow.carrier_events.add_if_new(event("late", 5), consignment_id=c.id, received_at=clock.now())
+        assert uow.carrier_events.add_if_new(
+            event("late", 5, carrier="ghn"), consignment_id=c.id, received_at=clock.now()
+        )
+        assert uow.carrier_events.add_if_new(
+            event("orphan", 9, ref="ZZ2"), consignment_id=None, received_at=clock.now()
+        )
+        uow.commit()
+    with uow_factory() as uow:
+        pending = uow.carrier_events.pending(c.id)
+        assert [e.dedup_key for _, e in pending] == ["early", "late", "late"]
+        assert pending[0][1].raw == {"k": "early"} and pending[0][1].occurred_at == clock.now() + timedelta(minutes=1)
+        uow.carrier_events.settle(pending[0][0], applied=True)
+        assert uow.carrier_events.adopt("sandbox", "ZZ2", c.id) == 1
+        assert uow.carrier_events.adopt("sandbox", "ZZ2", c.id) == 0
+        assert [e.dedup_key for _, e in uow.carrier_events.pending(c.id)] == ["late", "late", "orphan"]
         uow.commit()
 
 

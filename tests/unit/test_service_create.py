@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from postal_bridge.domain.carriers import CourierStatus
-from postal_bridge.domain.consignment import Source
 from postal_bridge.domain.errors import (
     Conflict,
     IdempotencyKeyInUse,
@@ -493,7 +492,7 @@ def test_cancel_after_pickup_is_a_conflict():
     c = store.consignment(cid)
     deps.clock.advance(minutes=30)
     event = tracking_event(c.carrier_ref, CourierStatus.PICKED_UP, deps.clock.now())
-    assert record_tracking_events(deps, cid, [event], source=Source.COURIER_POLL) == 1
+    assert record_tracking_events(deps, cid, [event]) == 1
     before = store.consignment(cid)
 
     with pytest.raises(Conflict):

@@ -18,6 +18,7 @@ from postal_bridge.domain.model import OutboxItem, OutboxKind, OutboxState
 from postal_bridge.domain.status import Status
 from postal_bridge.domain.webhooks import DeliveryResult
 from postal_bridge.services import outbox
+from postal_bridge.services.carriers import StaticCarrierRegistry
 from postal_bridge.services.consignments import cancel_consignment
 from postal_bridge.services.deps import COURIER_SCHEDULE, WEBHOOK_SCHEDULE
 from tests.fakes.memory import FakeCarrier, create, make_deps, seed_caller, store_of
@@ -240,7 +241,7 @@ def test_handler_crash_is_retried_not_lost():
 
 def test_unconfigured_carrier_is_dead():
     deps, _, _, book_id = _setup()
-    deps.carriers = {}
+    deps.carriers = StaticCarrierRegistry({})
     assert outbox.process(deps, book_id) == "dead"
 
 

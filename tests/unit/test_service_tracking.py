@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 from postal_bridge.domain.carriers import Capability, CarrierUnavailable, CourierStatus
@@ -37,7 +38,9 @@ def _setup(callback: str | None = CALLBACK, **deps_overrides):
 
 
 def _record(deps, cid, events, source=Source.COURIER_POLL) -> int:
-    return record_tracking_events(deps, cid, events, source=source)
+    """Events as the courier adapter would label them: ``poll`` or ``webhook``."""
+    kind = "webhook" if source == Source.COURIER_WEBHOOK else "poll"
+    return record_tracking_events(deps, cid, [replace(e, source=kind) for e in events])
 
 
 def _statuses(deps, cid) -> list[Status]:
@@ -124,8 +127,9 @@ def test_event_older_than_the_latest_change_is_stored_not_applied():
     assert store_of(deps).consignment(c.id).status == Status.IN_TRANSIT
     rows = {r.dedup_key: r for r in store_of(deps).carrier_events()}
     assert rows["late"].applied is False
-    assert rows["late"].data["status"] == "out_for_delivery"
-    assert rows["late"].data["occurred_at"] == t + timedelta(hours=1)
+    assert rows["late"].event.status == CS.OUT_FOR_DELIVERY
+    assert rows["late"].event.occurred_at == t + timedelta(hours=1)
+    assert rows["late"].processed and not rows["late"].applied
 
 
 def test_event_older_than_the_booking_is_not_applied():
@@ -289,13 +293,14 @@ def test_poll_due_enqueues_only_active_booked_pollable_consignments():
 
     assert poll_due(deps) == 1
     assert deps.jobs.poll_ids == [active]
-    assert store.last_polled_at(active) == deps.clock.now()
-    assert store.last_polled_at(not_booked) is None
-    assert store.last_polled_at(push) is None
+    assert store.next_poll_at(active) == deps.clock.now() + timedelta(seconds=deps.poll_interval_seconds)
+    assert store.next_poll_at(not_booked) is None
+    assert store.next_poll_at(push) is None
+    assert poll_due(deps) == 0  # claimed for one interval: the next tick does not enqueue it again
     assert store.consignment(delivered).status == Status.DELIVERED
 
-    # Polled within the interval: not again; after it: again.
-    deps.clock.advance(seconds=deps.poll_interval_seconds)
+    # Polled within the interval: not again; once the interval has passed: again.
+    deps.clock.advance(seconds=deps.poll_interval_seconds - 1)
     assert poll_due(deps) == 0
     deps.clock.advance(seconds=1)
     assert poll_due(deps) == 1

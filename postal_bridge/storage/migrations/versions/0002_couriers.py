@@ -58,6 +58,9 @@ def upgrade() -> None:
                nullable=True)
         batch_op.create_index('ix_carrier_events_ref', ['carrier', 'carrier_ref'], unique=False)
 
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('scope', sa.String(length=16), server_default='agency', nullable=False))
+
     with op.batch_alter_table('consignments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('client_ref', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('next_poll_at', postal_bridge.storage.types.UTCDateTime(), nullable=True))
@@ -88,6 +91,9 @@ def downgrade() -> None:
         batch_op.drop_column('source')
         batch_op.drop_column('processed')
         batch_op.drop_column('carrier_ref')
+
+    with op.batch_alter_table('api_keys', schema=None) as batch_op:
+        batch_op.drop_column('scope')
 
     op.drop_table('carrier_settings')
     op.drop_table('carrier_cursors')
