@@ -146,6 +146,8 @@ class WebhookRequest:
 
 @dataclass(frozen=True)
 class ConsignmentResult:
+    """A booked order. ``track``/``cancel`` later receive ``carrier_internal_id`` when set, else ``carrier_ref``."""
+
     carrier: str
     carrier_ref: str  # the tracking number people see
     client_ref: str
@@ -168,6 +170,9 @@ class TrackingEvent:
     provisional: bool = False
     source: str = "poll"  # poll | webhook | feed
     raw: Any = None
+    client_ref: str | None = None  # our reference, when the courier echoes it (matches events to consignments)
+    cod_status: str | None = None  # none | pending | collected | remitted | reconciled
+    upu_event: str | None = None  # e.g. EMA, EMI (UPU EMSEVT code) where the courier's status has one
 
 
 class CarrierError(Exception):

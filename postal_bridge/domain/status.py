@@ -109,6 +109,32 @@ def allowed(kind: Kind, current: Status, target: Status) -> bool:
     return target in TRANSITIONS[kind].get(current, frozenset())
 
 
+# States a courier may pass through without telling us (a poll that shows only the current state).
+IMPLIED_STEPS: tuple[Status, ...] = (S.PICKED_UP, S.IN_TRANSIT, S.OUT_FOR_DELIVERY)
+
+
+def implied_path(kind: Kind, current: Status, target: Status) -> list[Status] | None:
+    """The shortest forward path from ``current`` to ``target`` through ``IMPLIED_STEPS`` only, target included.
+
+    ``None`` when ``target`` is not reachable that way (it would be a regression or a jump the law forbids).
+    """
+    if allowed(kind, current, target):
+        return [target]
+    frontier: list[tuple[Status, list[Status]]] = [(current, [])]
+    seen = {current}
+    while frontier:
+        nxt = []
+        for state, path in frontier:
+            for step in IMPLIED_STEPS:
+                if step not in seen and allowed(kind, state, step):
+                    if allowed(kind, step, target):
+                        return [*path, step, target]
+                    seen.add(step)
+                    nxt.append((step, [*path, step]))
+        frontier = nxt
+    return None
+
+
 # Vietnamese words for people (tracking page, labels); English stays in the API.
 STATUS_LABELS_VI: dict[Status, str] = {
     S.AWAITING_RESULT: "Chờ có kết quả",

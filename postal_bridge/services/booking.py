@@ -130,6 +130,10 @@ def _book_once(adapter, request: ConsignmentRequest, *, first_attempt: bool) -> 
             return adapter.create(request)
         except DuplicateReference as exc:
             found = adapter.find_by_reference(request.client_ref) if can_look_up else None
+            if found is None and exc.existing_ref:  # the courier named the order it already has for our reference
+                found = ConsignmentResult(
+                    carrier=adapter.code, carrier_ref=exc.existing_ref, client_ref=request.client_ref
+                )
             if found is None:
                 raise RetryLater(f"duplicate reference but no order found yet: {exc.message}") from exc
             return found

@@ -13,6 +13,7 @@ from postal_bridge.domain.carriers import (
     CarrierAddress,
     CarrierError,
     EnabledCarrier,
+    NotSupported,
     Quote,
     QuoteRequest,
     RouteNotServiceable,
@@ -138,7 +139,7 @@ def receive_webhook(deps: Deps, code: str, req: WebhookRequest) -> tuple[int, st
     for _agency_id, candidate in candidates:
         try:
             candidate.verify_webhook(req)
-        except WebhookAuthError:
+        except (WebhookAuthError, NotSupported):  # this agency's account does not take pushes, or not this one
             continue
         adapter = candidate
         break
@@ -161,6 +162,8 @@ def walk_feeds(deps: Deps, *, max_pages: int = 20) -> int:
     """Walk every paged tracking feed (VNPost NGSP) from its stored cursor; returns how many events were stored."""
     stored = 0
     for agency_id, adapter in deps.carriers.feeds():
+        if Capability.TRACK_FEED not in adapter.capabilities:  # e.g. a VNPost account on another API surface
+            continue
         with deps.uow() as uow:
             cursor = uow.cursors.get(agency_id, adapter.code)
         for _ in range(max_pages):

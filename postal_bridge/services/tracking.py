@@ -23,7 +23,7 @@ from postal_bridge.domain.carriers import (
 from postal_bridge.domain.consignment import Source
 from postal_bridge.domain.model import OutboxItem, OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
-from postal_bridge.domain.status import TERMINAL
+from postal_bridge.domain.status import TERMINAL, implied_path
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.effects import add_outbox, record_effects
 from postal_bridge.services.outbox import complete, handles
@@ -109,19 +109,30 @@ def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[in
                 "unknown courier status code: stored, not applied",
                 extra={"carrier": e.carrier, "raw_code": e.raw_code, "consignment_id": c.id},
             )
-        ok = target is not None and e.occurred_at >= last_change and c.can_transition(target)
+        path = None
+        if target is not None and e.occurred_at >= last_change:
+            # A poll or feed shows only where the item is now, so skipped steps are inferred; a push shows every
+            # step, and a missing one may simply arrive later, so pushes must follow the table strictly.
+            path = (
+                implied_path(c.kind, c.status, target)
+                if e.source != "webhook"
+                else ([target] if c.can_transition(target) else None)
+            )
+        ok = path is not None
         if ok and e.provisional and target in TERMINAL:
             ok, confirm = False, True  # only the courier's confirmed state may finish a consignment
         if ok:
-            assert target is not None
-            c.transition(
-                target,
-                occurred_at=e.occurred_at,
-                source=SOURCES.get(e.source, Source.COURIER_POLL),
-                location=e.location,
-                description=e.raw_text or None,
-                actor=e.carrier,
-            )
+            assert path is not None
+            for step in path:  # a courier that reports only its current state skips steps we must still record
+                implied = step != target
+                c.transition(
+                    step,
+                    occurred_at=e.occurred_at,
+                    source=SOURCES.get(e.source, Source.COURIER_POLL),
+                    location=None if implied else e.location,
+                    description="Suy ra từ trạng thái sau của bưu chính" if implied else (e.raw_text or None),
+                    actor=e.carrier,
+                )
             last_change = e.occurred_at
             applied += 1
         uow.carrier_events.settle(event_id, applied=ok)
@@ -147,7 +158,9 @@ def store_inbound(uow: UnitOfWork, deps: Deps, carrier: str, events: Sequence[Tr
     touched: dict[str, None] = {}
     for e in events:
         cid = uow.consignments.find_id(carrier, tracking_code=e.carrier_ref) or (
-            uow.consignments.find_id(carrier, client_ref=e.carrier_ref) if e.carrier_ref else None
+            uow.consignments.find_id(carrier, client_ref=e.client_ref or e.carrier_ref)
+            if (e.client_ref or e.carrier_ref)
+            else None
         )
         if uow.carrier_events.add_if_new(e, consignment_id=cid, received_at=now) and cid:
             touched[cid] = None

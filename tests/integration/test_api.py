@@ -163,3 +163,37 @@ def test_tracking_page_unknown_token_is_generic(api) -> None:
     resp = client.get("/t/doesnotexist")
     assert resp.status_code == 404
     assert "Không tìm thấy bưu gửi" in resp.get_data(as_text=True)
+
+
+def test_carriers_quotes_and_admin_settings(api, container) -> None:
+    from postal_bridge.services import agencies
+
+    call, client = api
+    listed = call("GET", "/api/v1/carriers").get_json()
+    assert [c["code"] for c in listed] == ["sandbox"]
+    assert set(listed[0]["services"]) == {"standard", "express"}
+
+    body = {k: v for k, v in RETURN_BODY.items() if k not in ("carrier", "service")}  # every service
+    quotes = call("POST", "/api/v1/quotes", json=body).get_json()
+    assert {(q["carrier"], q["service"]) for q in quotes["quotes"]} == {("sandbox", "standard"), ("sandbox", "express")}
+    assert all(q["fee_vnd"] > 0 and q["promised_days"] >= 1 for q in quotes["quotes"])
+    bad = call("POST", "/api/v1/quotes", json={**body, "citizen": {**body["citizen"], "phone": "1"}})
+    assert bad.status_code == 422
+
+    path = "/api/v1/admin/agencies/HCC-HN/carriers/ghn"
+    assert call("PUT", path, json={"settings": {"token": "t0ps3cret!"}}).status_code == 403  # not an admin key
+    admin = agencies.create_api_key(container.deps, agency_code="HCC-HN", name="ops", admin=True).api_key
+    resp = client.put(
+        path,
+        json={"enabled": False, "settings": {"token": "t0ps3cret!", "shop_id": "885"}},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert resp.status_code == 200
+    assert resp.get_json() == {"carrier": "ghn", "enabled": False, "settings": {"token": "****t!", "shop_id": "885"}}
+    sandbox_off = client.put(
+        "/api/v1/admin/agencies/HCC-HN/carriers/sandbox",
+        json={"enabled": False},
+        headers={"Authorization": f"Bearer {admin}"},
+    )
+    assert sandbox_off.status_code == 200
+    assert call("GET", "/api/v1/carriers").get_json() == []  # configuration alone decides

@@ -87,3 +87,34 @@ def test_a_bad_setting_stops_with_one_line_naming_it(tmp_path, var: str, value: 
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and var in lines[0]
+
+
+def test_carrier_settings_store_and_show_masked(db_env, tmp_path) -> None:
+    _cli(["migrate"], db_env, tmp_path)
+    _cli(["seed-demo"], db_env, tmp_path)
+    stored = _cli(
+        [
+            "carrier-settings",
+            "--agency",
+            "HCC-HN",
+            "--carrier",
+            "ghn",
+            "base_url=http://ghn.test/api",
+            "token=supersecrettoken",
+            "shop_id=885",
+            "webhook_secret=hook-secret-123",
+        ],
+        db_env,
+        tmp_path,
+    )
+    assert stored.returncode == 0, stored.stderr
+    shown = _cli(["carrier-settings", "--agency", "HCC-HN", "--show"], db_env, tmp_path)
+    assert shown.returncode == 0
+    line = next(li for li in shown.stdout.splitlines() if li.startswith("ghn\t"))
+    assert "enabled" in line and "shop_id=885" in line and "base_url=http://ghn.test/api" in line
+    assert "supersecrettoken" not in shown.stdout and "hook-secret-123" not in shown.stdout
+    assert "token=****en" in line
+    off = _cli(["carrier-settings", "--agency", "HCC-HN", "--carrier", "ghn", "enabled=0"], db_env, tmp_path)
+    assert "ghn\tdisabled" in off.stdout
+    bad = _cli(["carrier-settings", "--agency", "HCC-HN", "--carrier", "dhl", "x=1"], db_env, tmp_path)
+    assert bad.returncode == 1 and "Unknown courier 'dhl'" in bad.stderr

@@ -142,12 +142,12 @@ def test_event_older_than_the_booking_is_not_applied():
 def test_illegal_target_is_stored_not_applied():
     deps, c = _setup()
     t = deps.clock.now()
-    # A return that is merely booked cannot be delivered or returned to the agency without being picked up.
+    # Pushed events follow the table strictly: a booked return is not delivered or returned without a pickup.
     events = [
         tracking_event(c.carrier_ref, CS.DELIVERED, t + timedelta(minutes=1), dedup_key="d"),
         tracking_event(c.carrier_ref, CS.RETURNED, t + timedelta(minutes=2), dedup_key="r"),
     ]
-    assert _record(deps, c.id, events) == 0
+    assert _record(deps, c.id, events, source=Source.COURIER_WEBHOOK) == 0
     stored = store_of(deps).consignment(c.id)
     assert stored.status == Status.BOOKED
     assert stored.version == c.version
@@ -328,3 +328,15 @@ def test_poll_due_without_pollable_carriers_does_nothing():
     _booked(deps, caller)
     assert poll_due(deps) == 0
     assert deps.jobs.poll_ids == []
+
+
+def test_a_poll_showing_only_the_current_state_fills_in_the_skipped_steps():
+    deps, c = _setup()
+    t = deps.clock.now() + timedelta(minutes=5)
+    assert _record(deps, c.id, [tracking_event(c.carrier_ref, CS.DELIVERED, t, dedup_key="d")]) == 1
+    stored = store_of(deps).consignment(c.id)
+    assert [e.status for e in stored.events] == [Status.REQUESTED, Status.BOOKED, Status.PICKED_UP, Status.DELIVERED]
+    assert stored.events[2].description == "Suy ra từ trạng thái sau của bưu chính"
+    assert stored.events[2].occurred_at == stored.events[3].occurred_at == t
+    # A status the table cannot reach forwards is never inferred (no regression, no forbidden jump).
+    assert _record(deps, c.id, [tracking_event(c.carrier_ref, CS.IN_TRANSIT, t + timedelta(minutes=1))]) == 0

@@ -222,12 +222,13 @@ def parse_order_response(data: Mapping[str, Any], *, client_ref: str) -> Consign
     if not label:
         raise OutcomeUnknown(CODE, "GHTK accepted the order but sent no label", raw=data)
     fee = to_int(order.get("fee"))
-    tracking_id = order.get("tracking_id")
     return ConsignmentResult(
         carrier=CODE,
         carrier_ref=label,
         client_ref=str(order.get("partner_id") or client_ref),
-        carrier_internal_id=str(tracking_id) if tracking_id not in (None, "") else None,
+        # The label addresses every GHTK operation (track, cancel, print); ``tracking_id`` stays in ``raw``. The
+        # services pass carrier_internal_id, when set, to track and cancel, so it must not be the numeric id.
+        carrier_internal_id=None,
         fee_total_vnd=None if fee is None else fee + (to_int(order.get("insurance_fee"), 0) or 0),
         raw=dict(data),
     )

@@ -299,7 +299,7 @@ def test_order_response_parses_to_a_result() -> None:
         carrier="ghtk",
         carrier_ref=LABEL,
         client_ref=REF,
-        carrier_internal_id="1737347101",
+        carrier_internal_id=None,
         fee_total_vnd=30000,
         raw=fixture("order_response.json"),
     )
