@@ -5,7 +5,8 @@ Page map (top to bottom, all inside 3 mm safe margins):
 * header: carrier + service, then kind label + print date, rule;
 * sender block (small) and recipient block (large) share the flexible middle; both wrap and shrink to fit;
 * rule, Code128 of the tracking code (≈18 mm bars) with a spaced human-readable line;
-* rule, QR of the tracking URL on the left, dossier code / weight / COD / postage / handling note on the right;
+* rule, QR of ``<tracking URL>#<tracking code>`` on the left, dossier code / weight / COD / postage / handling
+  note on the right;
 * extra lines (small) at the very bottom.
 
 reportlab does no text shaping, so every string is NFC-normalised before drawing: Vietnamese in NFD would draw
@@ -52,6 +53,15 @@ PDF_CREATOR = "postal-bridge labels"
 def nfc(text: str) -> str:
     """NFC with whitespace runs (including newlines) collapsed: everything drawn goes through here."""
     return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def qr_payload(content: LabelContent) -> str:
+    """What the label's QR holds: the tracking URL with the item code as its fragment.
+
+    Browsers never send the fragment to the server, so a citizen's phone still opens the right tracking page, while
+    a clerk's scanner reads the item code (the QR survives camera photos far better than the Code128).
+    """
+    return f"{content.tracking_url.strip()}#{content.tracking_code.strip()}"
 
 
 def format_amount(value: int) -> str:
@@ -245,6 +255,10 @@ def _rule(canv: Canvas, y: float) -> None:
     canv.line(MARGIN, y, PAGE_WIDTH - MARGIN, y)
 
 
+HEADER_MIN_SIZE = 7.0
+HEADER_GAP = 3 * mm
+
+
 def _two_ends(
     canv: Canvas,
     left_text: str,
@@ -255,22 +269,51 @@ def _two_ends(
     right_size: float,
     top: float,
 ) -> float:
-    """A header line: ``left_text`` flush left, ``right_text`` flush right, both shrunk/cut to share the width."""
+    """A header line: ``left_text`` flush left, ``right_text`` flush right. Returns the y below it.
+
+    Both shrink together (down to 7 pt) to share one line; if they still do not fit, ``right_text`` moves to a
+    line of its own (flush right) and each is shrunk, then ellipsized, to the full width: long carrier and service
+    names stay readable rather than cut.
+    """
     width = PAGE_WIDTH - 2 * MARGIN
-    gap = 3 * mm
-    right_w = min(_width(right_text, right_font, right_size), width * 0.5) if right_text else 0.0
-    right_text, right_size = fit_single(right_text, right_font, right_size, 7.0, right_w) if right_text else ("", 0)
-    left_room = width - (right_w + gap if right_text else 0.0)
-    left_text, left_size = fit_single(left_text, left_font, left_size, 7.0, left_room) if left_text else ("", 0)
-    size = max(left_size, right_size)
-    baseline = top - ASCENT * size
-    if left_text:
-        canv.setFont(left_font, left_size)
-        canv.drawString(MARGIN, baseline, left_text)
-    if right_text:
-        canv.setFont(right_font, right_size)
-        canv.drawRightString(PAGE_WIDTH - MARGIN, baseline, right_text)
-    return top - LEADING * size
+    if not (left_text and right_text):
+        text, font, size = (left_text, left_font, left_size) if left_text else (right_text, right_font, right_size)
+        if not text:
+            return top
+        text, size = fit_single(text, font, size, HEADER_MIN_SIZE, width)
+        canv.setFont(font, size)
+        if left_text:
+            canv.drawString(MARGIN, top - ASCENT * size, text)
+        else:
+            canv.drawRightString(PAGE_WIDTH - MARGIN, top - ASCENT * size, text)
+        return top - LEADING * size
+
+    # One line, both sizes scaled by the same factor, no smaller than the minimum.
+    scale = 1.0
+    min_scale = HEADER_MIN_SIZE / min(left_size, right_size)
+    while True:
+        ls, rs = left_size * scale, right_size * scale
+        if _width(left_text, left_font, ls) + HEADER_GAP + _width(right_text, right_font, rs) <= width:
+            size = max(ls, rs)
+            baseline = top - ASCENT * size
+            canv.setFont(left_font, ls)
+            canv.drawString(MARGIN, baseline, left_text)
+            canv.setFont(right_font, rs)
+            canv.drawRightString(PAGE_WIDTH - MARGIN, baseline, right_text)
+            return top - LEADING * size
+        if scale <= min_scale:
+            break
+        scale = max(min_scale, scale - 0.03)
+
+    # Two lines.
+    left_text, ls = fit_single(left_text, left_font, left_size, HEADER_MIN_SIZE, width)
+    canv.setFont(left_font, ls)
+    canv.drawString(MARGIN, top - ASCENT * ls, left_text)
+    top -= LEADING * ls
+    right_text, rs = fit_single(right_text, right_font, right_size, HEADER_MIN_SIZE, width)
+    canv.setFont(right_font, rs)
+    canv.drawRightString(PAGE_WIDTH - MARGIN, top - ASCENT * rs, right_text)
+    return top - LEADING * rs
 
 
 def _sender_paras(party: LabelParty) -> list[Para]:
@@ -330,7 +373,7 @@ def draw_consignment_label(canv: Canvas, content: LabelContent) -> None:
     # QR + details row. The QR's top is snapped to the printer-dot grid counted from the top of the page.
     row_bottom = bottom + (extra_h + SECTION_GAP if extra else 0.0)
     row_top = PAGE_HEIGHT - snap_down(PAGE_HEIGHT - (row_bottom + QR_BOX))
-    qr_side = draw_qr(canv, content.tracking_url, left=left, top=row_top, max_size=row_top - row_bottom)
+    qr_side = draw_qr(canv, qr_payload(content), left=left, top=row_top, max_size=row_top - row_bottom)
     info_left = left + qr_side + 1 * mm
     info = fit_block(_info_paras(content), right - info_left, row_top - row_bottom - 2 * mm, 0.6)
     draw_lines(canv, info, info_left, row_top - 1 * mm)
@@ -365,30 +408,10 @@ def draw_consignment_label(canv: Canvas, content: LabelContent) -> None:
     draw_lines(canv, recipient, left, recipient_top)
 
 
-class PdfLabelRenderer:
-    """Renders :class:`LabelContent` to PDF bytes: 100×150 mm pages, embedded DejaVu fonts, compressed streams."""
-
-    def __init__(self, *, author: str = PDF_AUTHOR) -> None:
-        self._author = author
-
-    def render_label(self, content: LabelContent) -> bytes:
-        return self._render([content], title=f"Nhãn gửi {nfc(content.tracking_code)}")
-
-    def render_labels(self, contents: Sequence[LabelContent]) -> bytes:
-        """All labels in ONE document, one per page, in the given order."""
-        contents = list(contents)
-        if not contents:
-            raise ValueError("render_labels needs at least one label")
-        if len(contents) == 1:
-            return self.render_label(contents[0])
-        return self._render(contents, title=f"Nhãn gửi ({len(contents)} nhãn)")
-
-    def _render(self, contents: Sequence[LabelContent], *, title: str) -> bytes:
-        ensure_fonts()
-        with RENDER_LOCK:
-            return self._render_locked(contents, title=title)
-
-    def _render_locked(self, contents: Sequence[LabelContent], *, title: str) -> bytes:
+def render_label_pages(contents: Sequence[LabelContent], *, title: str, author: str = PDF_AUTHOR) -> bytes:
+    """Every label in ONE document, one per 100×150 mm page, in the given order."""
+    ensure_fonts()
+    with RENDER_LOCK:
         buffer = io.BytesIO()
         canv = Canvas(
             buffer,
@@ -398,7 +421,7 @@ class PdfLabelRenderer:
             initialFontSize=10,
         )
         canv.setTitle(title)
-        canv.setAuthor(self._author)
+        canv.setAuthor(author)
         canv.setCreator(PDF_CREATOR)
         canv.setSubject("Nhãn gửi bưu gửi 100×150 mm")
         for content in contents:

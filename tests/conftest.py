@@ -75,6 +75,9 @@ def migrated(database_url: str) -> Iterator[str]:
 
 
 TABLES_TO_CLEAN = (
+    "handover_items",
+    "handovers",
+    "label_prints",
     "carrier_address_map",
     "carrier_cursors",
     "carrier_settings",

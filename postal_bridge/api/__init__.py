@@ -10,7 +10,7 @@ API_VERSION = "v1"
 
 
 def init_api(app: Flask) -> Api:
-    from postal_bridge.api import admin, carriers, consignments, errors, webhooks
+    from postal_bridge.api import admin, carriers, consignments, errors, paperwork, webhooks
 
     app.config.update(
         API_TITLE=API_TITLE,
@@ -38,6 +38,7 @@ def init_api(app: Flask) -> Api:
     api = Api(app)
     api.register_blueprint(consignments.blp)
     api.register_blueprint(carriers.blp)
+    api.register_blueprint(paperwork.blp)
     api.register_blueprint(admin.blp)
     app.register_blueprint(webhooks.bp)  # not part of the OpenAPI: couriers' own formats
     _serve_swagger_assets(app)

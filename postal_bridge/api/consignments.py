@@ -18,6 +18,7 @@ from postal_bridge.api.schemas import (
     ConsignmentQueryArgsSchema,
     ConsignmentSchema,
     IdempotencyHeaderSchema,
+    LabelFormatArgsSchema,
 )
 from postal_bridge.domain.commands import CreateConsignment
 from postal_bridge.domain.consignment import Consignment
@@ -48,8 +49,14 @@ def view(c: Consignment) -> dict:
             "phone": c.citizen.phone.e164,
             "address": c.citizen.address.__dict__,
         },
-        "parcel": c.parcel.__dict__,
+        "parcel": {
+            "weight_g": c.parcel.weight_g,
+            "contents": c.parcel.contents,
+            "documents": [d.__dict__ for d in c.parcel.documents],
+        },
         "cod_vnd": c.cod_vnd,
+        "postage_vnd": c.postage_vnd,
+        "slip_url": url_for("consignments.slip", consignment_id=c.id, _external=False),
         "options": c.options,
         "created_at": c.created_at,
         "updated_at": c.events[-1].occurred_at if c.events else c.created_at,
@@ -117,6 +124,7 @@ class Consignments(MethodView):
             contents=data["parcel"]["contents"],
             cod_vnd=data["cod_vnd"],
             options=data["options"],
+            documents=tuple(data["parcel"]["documents"]),
         )
         stored = svc.create_consignment(
             deps(),
@@ -149,17 +157,34 @@ def cancel(data: dict, consignment_id: str) -> dict:
     return view(svc.cancel_consignment(deps(), caller(), consignment_id, reason=(data or {}).get("reason")))
 
 
-@blp.route("/<consignment_id>/label.pdf")
-@blp.response(200, description="The 100×150 mm label as PDF.", content_type="application/pdf")
-@blp.alt_response(409, description="Not booked yet.")
-def label(consignment_id: str) -> Response:
-    """The consignment label: Code128 of the tracking code, QR of the tracking link, both address blocks."""
-    c, pdf = label_svc.label_pdf(deps(), caller(), consignment_id)
+def printed(doc: label_svc.Printed) -> Response:
     return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="label-{c.tracking_code}.pdf"', "Cache-Control": "private"},
+        doc.content,
+        content_type=doc.content_type + ("; charset=utf-8" if doc.content_type.startswith("text/") else ""),
+        headers={"Content-Disposition": f'inline; filename="{doc.filename}"', "Cache-Control": "private"},
     )
+
+
+@blp.route("/<consignment_id>/label.pdf")
+@blp.arguments(LabelFormatArgsSchema, location="query")
+@blp.response(
+    200,
+    description="The 100×150 mm label: PDF, or ZPL text with ?format=zpl&dpi=203|300.",
+    content_type="application/pdf",
+)
+@blp.alt_response(409, description="Not booked yet.")
+def label(args: dict, consignment_id: str) -> Response:
+    """The consignment label: Code128 of the tracking code, QR of the tracking link and code, both address blocks."""
+    return printed(label_svc.label(deps(), caller(), consignment_id, fmt=args["format"], dpi=args["dpi"]))
+
+
+@blp.route("/<consignment_id>/slip.pdf")
+@blp.response(
+    200, description="The Phiếu gửi hồ sơ (A5), for both parties' signatures.", content_type="application/pdf"
+)
+def slip(consignment_id: str) -> Response:
+    """The Phiếu gửi hồ sơ: parties, procedure, document list (originals marked), price, J+n, liability."""
+    return printed(label_svc.slip(deps(), caller(), consignment_id))
 
 
 def require_idempotency_header() -> Response | None:

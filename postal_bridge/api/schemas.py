@@ -31,9 +31,25 @@ class CitizenIn(_Strict):
     address = fields.Nested(AddressIn, required=True)
 
 
+class DocumentIn(_Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    kind = fields.String(
+        load_default="copy",
+        validate=validate.OneOf(["original", "certified_copy", "copy"]),
+        metadata={"description": "original (bản chính) | certified_copy (bản chứng thực) | copy (bản sao)"},
+    )
+    quantity = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=99))
+
+
 class ParcelIn(_Strict):
     weight_g = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=30_000))
     contents = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    documents = fields.List(
+        fields.Nested(DocumentIn),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "The papers in the package, printed on the Phiếu gửi (originals marked)."},
+    )
 
 
 class OptionsIn(_Strict):
@@ -85,9 +101,16 @@ class CitizenOut(Schema):
     address = fields.Nested(AddressOut)
 
 
+class DocumentOut(Schema):
+    name = fields.String()
+    kind = fields.String()
+    quantity = fields.Integer()
+
+
 class ParcelOut(Schema):
     weight_g = fields.Integer()
     contents = fields.String()
+    documents = fields.List(fields.Nested(DocumentOut))
 
 
 class ConsignmentSchema(Schema):
@@ -103,6 +126,8 @@ class ConsignmentSchema(Schema):
     citizen = fields.Nested(CitizenOut)
     parcel = fields.Nested(ParcelOut)
     cod_vnd = fields.Integer()
+    postage_vnd = fields.Integer(allow_none=True, metadata={"description": "the courier's price, once booked"})
+    slip_url = fields.String()
     options = fields.Dict()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
@@ -134,3 +159,39 @@ class IdempotencyHeaderSchema(Schema):
         validate=validate.Length(min=1, max=255),
         metadata={"description": "Unique per request body; replays return the stored response."},
     )
+
+
+class LabelFormatArgsSchema(Schema):
+    format = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["pdf", "zpl"]),
+        metadata={"description": "pdf (default) or zpl; without it the API key's printer profile decides"},
+    )
+    dpi = fields.Integer(
+        load_default=None, validate=validate.OneOf([203, 300]), metadata={"description": "ZPL printer resolution"}
+    )
+
+
+class LabelBatchSchema(_Strict):
+    ids = fields.List(
+        fields.String(),
+        load_default=None,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "consignment ids, printed in this order; omit for every booked label not yet printed"},
+    )
+
+
+class HandoverCreateSchema(_Strict):
+    direction = fields.String(required=True, validate=validate.OneOf(["to_post", "to_agency"]))
+    consignment_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=500))
+    place = fields.String(load_default="", validate=validate.Length(max=300))
+
+
+class HandoverSchema(Schema):
+    id = fields.String()
+    direction = fields.String()
+    consignment_ids = fields.List(fields.String())
+    created_at = fields.DateTime(metadata={"description": "for to_agency: the dossiers' legal submission time"})
+    created_by = fields.String()
+    place = fields.String()
+    pdf_url = fields.String()

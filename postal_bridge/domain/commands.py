@@ -25,3 +25,11 @@ class CreateConsignment:
     appointment_date: date | None = None
     cod_vnd: int = 0
     options: dict[str, Any] = field(default_factory=dict)
+    documents: tuple[dict[str, Any], ...] = ()  # {"name", "kind": original|certified_copy|copy, "quantity"}
+
+
+@dataclass(frozen=True)
+class CreateHandover:
+    direction: str  # to_post | to_agency
+    consignment_ids: tuple[str, ...]
+    place: str = ""

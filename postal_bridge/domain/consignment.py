@@ -31,9 +31,22 @@ class DossierLink:
 
 
 @dataclass(frozen=True)
+class Document:
+    """One paper in the package: its name, whether it is an original, a certified copy or a copy, and how many."""
+
+    name: str
+    kind: str = "copy"  # original (bản chính) | certified_copy (bản chứng thực) | copy (bản sao)
+    quantity: int = 1
+
+
+DOCUMENT_KINDS = ("original", "certified_copy", "copy")
+
+
+@dataclass(frozen=True)
 class Parcel:
     weight_g: int
     contents: str
+    documents: tuple[Document, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,7 @@ class Consignment:
     tracking_code: str | None = None
     carrier_ref: str | None = None  # the courier's internal id, if different from the tracking code
     booking_attempt: int = 1
+    postage_vnd: int | None = None  # the courier's price for this leg, once booked
     version: int = 0
     events: list[ConsignmentEvent] = field(default_factory=list)
     # Events appended since load; the unit of work persists them and turns them into outbox rows.
@@ -113,12 +127,15 @@ class Consignment:
         self.status = target
         return self._record(target, previous, occurred_at, source, actor, location, description)
 
-    def mark_booked(self, *, tracking_code: str, carrier_ref: str | None, occurred_at: datetime) -> ConsignmentEvent:
+    def mark_booked(
+        self, *, tracking_code: str, carrier_ref: str | None, occurred_at: datetime, postage_vnd: int | None = None
+    ) -> ConsignmentEvent:
         event = self.transition(
             Status.BOOKED, occurred_at=occurred_at, source=Source.SYSTEM, description="Booked with the courier"
         )
         self.tracking_code = tracking_code
         self.carrier_ref = carrier_ref
+        self.postage_vnd = postage_vnd
         return event
 
     def mark_booking_failed(self, *, reason: str, occurred_at: datetime) -> ConsignmentEvent:

@@ -33,6 +33,7 @@ class ApiKey:
     callback_url: str | None = None
     revoked_at: datetime | None = None
     scope: str = "agency"  # "admin" keys may also manage every agency's courier settings
+    printer_profile: str = "pdf"  # the desk's default label format: pdf | zpl203 | zpl300
 
 
 class OutboxKind(StrEnum):
@@ -90,3 +91,30 @@ class CarrierConfig:
     enabled: bool
     settings: dict[str, Any]
     updated_at: datetime
+
+
+class HandoverDirection(StrEnum):
+    TO_POST = "to_post"  # the one-stop centre hands results (returns) to the post
+    TO_AGENCY = "to_agency"  # the post hands dossiers (pickups) or undelivered results back to the agency
+
+
+@dataclass
+class Handover:
+    """A Biên bản giao nhận: many consignments changing hands at one time; that time is legally binding."""
+
+    id: str
+    agency_id: str
+    direction: HandoverDirection
+    consignment_ids: list[str]
+    created_at: datetime
+    created_by: str
+    place: str = ""
+
+
+@dataclass
+class PrintRecord:
+    consignment_id: str
+    document: str  # label | slip
+    printed_at: datetime
+    actor: str
+    reprint: bool

@@ -9,8 +9,16 @@ from typing import Protocol
 from postal_bridge.domain.address import Ward
 from postal_bridge.domain.carriers import TrackingEvent
 from postal_bridge.domain.consignment import Consignment
-from postal_bridge.domain.labels import LabelContent
-from postal_bridge.domain.model import Agency, ApiKey, CarrierConfig, IdempotencyRecord, OutboxItem
+from postal_bridge.domain.labels import HandoverContent, LabelContent, SlipContent
+from postal_bridge.domain.model import (
+    Agency,
+    ApiKey,
+    CarrierConfig,
+    Handover,
+    IdempotencyRecord,
+    OutboxItem,
+    PrintRecord,
+)
 from postal_bridge.domain.webhooks import DeliveryResult, WebhookDelivery
 
 
@@ -19,9 +27,17 @@ class Clock(Protocol):
 
 
 class LabelRenderer(Protocol):
+    """Documents as bytes: PDF by default; ZPL (text) for thermal printers at 203 or 300 dpi."""
+
     def render_label(self, content: LabelContent) -> bytes: ...
 
     def render_labels(self, contents: list[LabelContent]) -> bytes: ...
+
+    def render_labels_zpl(self, contents: list[LabelContent], dpi: int = 203) -> str: ...
+
+    def render_slip(self, content: SlipContent) -> bytes: ...
+
+    def render_handover(self, content: HandoverContent) -> bytes: ...
 
 
 class WebhookSender(Protocol):
@@ -158,6 +174,24 @@ class LabelRepository(Protocol):
     def put(self, consignment_id: str, tracking_code: str, pdf: bytes, now: datetime) -> None: ...
 
 
+class HandoverRepository(Protocol):
+    def add(self, handover: Handover) -> None: ...
+
+    def get(self, handover_id: str, *, agency_id: str) -> Handover | None: ...
+
+
+class PrintLogRepository(Protocol):
+    """Who printed which label or slip, and when; a second print of the same document is a reprint."""
+
+    def add(self, record: PrintRecord) -> None: ...
+
+    def printed(self, consignment_ids: Sequence[str], document: str) -> set[str]: ...
+
+    def history(self, consignment_id: str) -> list[PrintRecord]: ...
+
+    def booked_not_printed(self, agency_id: str, limit: int) -> list[str]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction per command. Leaving the ``with`` block without ``commit()`` rolls back."""
 
@@ -171,6 +205,8 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     idempotency: IdempotencyRepository
     labels: LabelRepository
+    handovers: HandoverRepository
+    prints: PrintLogRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

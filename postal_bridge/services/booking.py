@@ -95,6 +95,7 @@ def book(deps: Deps, item: OutboxItem) -> list[int]:
                 tracking_code=result.carrier_ref,
                 carrier_ref=result.carrier_internal_id or result.carrier_ref,
                 occurred_at=now,
+                postage_vnd=result.fee_total_vnd,
             )
         elif c.status == Status.CANCELLED:
             # Cancelled while we were booking: the courier has an order nobody wants any more.

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from postal_bridge.domain.address import Address, Party, validate_address_codes
 from postal_bridge.domain.commands import CreateConsignment
-from postal_bridge.domain.consignment import Consignment, DossierLink, Parcel
+from postal_bridge.domain.consignment import DOCUMENT_KINDS, Consignment, Document, DossierLink, Parcel
 from postal_bridge.domain.dossier import parse_dossier_code
 from postal_bridge.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused, NotFound, ValidationFailed
 from postal_bridge.domain.model import IdempotencyRecord, OutboxKind
@@ -155,6 +155,16 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
 
     if not 1 <= cmd.weight_g <= MAX_WEIGHT_G:
         err("parcel.weight_g", f"Must be between 1 and {MAX_WEIGHT_G} grams.")
+    documents = []
+    for i, d in enumerate(cmd.documents):
+        if d.get("kind", "copy") not in DOCUMENT_KINDS:
+            err(f"parcel.documents.{i}.kind", f"Must be one of: {', '.join(DOCUMENT_KINDS)}.")
+        elif not nfc(str(d.get("name", ""))):
+            err(f"parcel.documents.{i}.name", "Required.")
+        else:
+            documents.append(
+                Document(name=nfc(str(d["name"])), kind=d.get("kind", "copy"), quantity=int(d.get("quantity", 1)))
+            )
     if errors:
         raise ValidationFailed(errors)  # type: ignore[arg-type]
 
@@ -175,7 +185,7 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
             appointment_date=cmd.appointment_date,
         ),
         citizen=Party(name=nfc(cmd.citizen_name), phone=phone, address=address),
-        parcel=Parcel(weight_g=cmd.weight_g, contents=nfc(cmd.contents)),
+        parcel=Parcel(weight_g=cmd.weight_g, contents=nfc(cmd.contents), documents=tuple(documents)),
         cod_vnd=cmd.cod_vnd,
         options=dict(cmd.options),
         tracking_token=new_tracking_token(),

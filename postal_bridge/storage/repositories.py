@@ -11,16 +11,19 @@ from sqlalchemy.exc import IntegrityError
 
 from postal_bridge.domain.address import Address, Party, Ward
 from postal_bridge.domain.carriers import CourierStatus, TrackingEvent
-from postal_bridge.domain.consignment import Consignment, ConsignmentEvent, DossierLink, Parcel, Source
+from postal_bridge.domain.consignment import Consignment, ConsignmentEvent, Document, DossierLink, Parcel, Source
 from postal_bridge.domain.errors import Conflict
 from postal_bridge.domain.model import (
     Agency,
     ApiKey,
     CarrierConfig,
+    Handover,
+    HandoverDirection,
     IdempotencyRecord,
     OutboxItem,
     OutboxKind,
     OutboxState,
+    PrintRecord,
 )
 from postal_bridge.domain.phone import Phone
 from postal_bridge.domain.status import TERMINAL, Kind, Status
@@ -261,7 +264,12 @@ class SqlConsignmentRepository(_Repo):
                     scheme=r["address_scheme"],
                 ),
             ),
-            parcel=Parcel(weight_g=r["weight_g"], contents=r["contents"]),
+            parcel=Parcel(
+                weight_g=r["weight_g"],
+                contents=r["contents"],
+                documents=tuple(Document(**d) for d in (r["documents"] or [])),
+            ),
+            postage_vnd=r["postage_vnd"],
             cod_vnd=r["cod_vnd"],
             options=dict(r["options"] or {}),
             tracking_token=r["tracking_token"],
@@ -299,6 +307,8 @@ def _consignment_row(c: Consignment) -> dict[str, Any]:
         "address_scheme": c.citizen.address.scheme,
         "weight_g": c.parcel.weight_g,
         "contents": c.parcel.contents,
+        "documents": [d.__dict__ for d in c.parcel.documents],
+        "postage_vnd": c.postage_vnd,
         "cod_vnd": c.cod_vnd,
         "options": c.options,
         "tracking_token": c.tracking_token,
@@ -606,4 +616,82 @@ class SqlLabelRepository(_Repo):
         self.conn.execute(t.labels.delete().where(t.labels.c.consignment_id == consignment_id))
         self.conn.execute(
             insert(t.labels).values(consignment_id=consignment_id, tracking_code=tracking_code, pdf=pdf, created_at=now)
+        )
+
+
+class SqlHandoverRepository(_Repo):
+    def add(self, h: Handover) -> None:
+        self.conn.execute(
+            insert(t.handovers).values(
+                id=h.id,
+                agency_id=h.agency_id,
+                direction=h.direction.value,
+                created_at=h.created_at,
+                created_by=h.created_by,
+                place=h.place,
+            )
+        )
+        self.conn.execute(
+            insert(t.handover_items),
+            [{"handover_id": h.id, "seq": i, "consignment_id": cid} for i, cid in enumerate(h.consignment_ids, 1)],
+        )
+
+    def get(self, handover_id: str, *, agency_id: str) -> Handover | None:
+        row = (
+            self.conn.execute(
+                select(t.handovers).where(t.handovers.c.id == handover_id, t.handovers.c.agency_id == agency_id)
+            )
+            .mappings()
+            .first()
+        )
+        if not row:
+            return None
+        ids = self.conn.execute(
+            select(t.handover_items.c.consignment_id)
+            .where(t.handover_items.c.handover_id == handover_id)
+            .order_by(t.handover_items.c.seq)
+        ).scalars()
+        return Handover(
+            id=row["id"],
+            agency_id=row["agency_id"],
+            direction=HandoverDirection(row["direction"]),
+            consignment_ids=list(ids),
+            created_at=row["created_at"],
+            created_by=row["created_by"],
+            place=row["place"],
+        )
+
+
+class SqlPrintLogRepository(_Repo):
+    def add(self, record: PrintRecord) -> None:
+        self.conn.execute(insert(t.label_prints).values(**record.__dict__))
+
+    def printed(self, consignment_ids: Sequence[str], document: str) -> set[str]:
+        if not consignment_ids:
+            return set()
+        return set(
+            self.conn.execute(
+                select(t.label_prints.c.consignment_id).where(
+                    t.label_prints.c.consignment_id.in_(list(consignment_ids)), t.label_prints.c.document == document
+                )
+            ).scalars()
+        )
+
+    def history(self, consignment_id: str) -> list[PrintRecord]:
+        rows = self.conn.execute(
+            select(t.label_prints)
+            .where(t.label_prints.c.consignment_id == consignment_id)
+            .order_by(t.label_prints.c.id)
+        ).mappings()
+        return [PrintRecord(**{k: v for k, v in r.items() if k != "id"}) for r in rows]
+
+    def booked_not_printed(self, agency_id: str, limit: int) -> list[str]:
+        printed = select(t.label_prints.c.consignment_id).where(t.label_prints.c.document == "label")
+        return list(
+            self.conn.execute(
+                select(_C.c.id)
+                .where(_C.c.agency_id == agency_id, _C.c.status == "booked", _C.c.id.not_in(printed))
+                .order_by(_C.c.created_at, _C.c.id)
+                .limit(limit)
+            ).scalars()
         )

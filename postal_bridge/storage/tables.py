@@ -76,6 +76,7 @@ api_keys = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
     Column("scope", String(16), nullable=False, server_default="agency"),  # agency | admin
+    Column("printer_profile", String(16), nullable=False, server_default="pdf"),  # pdf | zpl203 | zpl300
 )
 
 consignments = Table(
@@ -113,6 +114,8 @@ consignments = Table(
     Column("client_ref", String(64)),
     Column("next_poll_at", UTCDateTime()),
     Column("poll_failures", Integer, nullable=False, server_default="0"),
+    Column("documents", JSON),
+    Column("postage_vnd", BigInteger),
     Index("ix_consignments_agency_created", "agency_id", "created_at"),
     Index("ix_consignments_client_ref", "carrier", "client_ref"),
     Index("ix_consignments_next_poll", "next_poll_at"),
@@ -230,4 +233,34 @@ labels = Table(
     Column("tracking_code", String(64), nullable=False),
     Column("pdf", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+handovers = Table(
+    "handovers",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False, index=True),
+    Column("direction", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("place", String(300), nullable=False, server_default=""),
+)
+
+handover_items = Table(
+    "handover_items",
+    metadata,
+    Column("handover_id", String(40), ForeignKey("handovers.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False, index=True),
+)
+
+label_prints = Table(
+    "label_prints",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False, index=True),
+    Column("document", String(16), nullable=False),
+    Column("printed_at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reprint", Boolean, nullable=False),
 )

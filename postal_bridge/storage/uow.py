@@ -25,6 +25,8 @@ class SqlUnitOfWork:
         self.outbox = r.SqlOutboxRepository(conn)
         self.idempotency = r.SqlIdempotencyRepository(conn)
         self.labels = r.SqlLabelRepository(conn)
+        self.handovers = r.SqlHandoverRepository(conn)
+        self.prints = r.SqlPrintLogRepository(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -99,7 +99,7 @@ def test_return_is_delivered_and_every_callback_arrives_signed_in_order(service,
         assert expected in text
     decoded = set(decode(rasterise(label.content, dpi=203, mono=True)[0]))
     assert ("Code128", code) in decoded
-    assert ("QRCode", consignment["tracking_url"]) in decoded
+    assert ("QRCode", f"{consignment['tracking_url']}#{code}") in decoded  # the link, and the code for scanners
 
     _advance_sandbox(container, clock, steps=4)
     final = http.get(f"{base}/api/v1/consignments/{consignment['id']}").json()

@@ -37,7 +37,16 @@ from postal_bridge.domain.commands import CreateConsignment
 from postal_bridge.domain.consignment import Consignment, ConsignmentEvent
 from postal_bridge.domain.errors import Conflict
 from postal_bridge.domain.labels import LabelContent
-from postal_bridge.domain.model import Agency, ApiKey, CarrierConfig, IdempotencyRecord, OutboxItem, OutboxState
+from postal_bridge.domain.model import (
+    Agency,
+    ApiKey,
+    CarrierConfig,
+    Handover,
+    IdempotencyRecord,
+    OutboxItem,
+    OutboxState,
+    PrintRecord,
+)
 from postal_bridge.domain.status import TERMINAL
 from postal_bridge.domain.webhooks import DeliveryResult, WebhookDelivery
 from postal_bridge.services import agencies
@@ -78,6 +87,8 @@ TABLES = (
     "outbox",
     "idempotency",
     "labels",
+    "handovers",
+    "prints",
 )
 
 
@@ -598,6 +609,42 @@ class MemoryLabelRepository(_Repo):
         self.tx.put("labels", consignment_id, LabelRow(consignment_id, tracking_code, pdf, now))
 
 
+class MemoryHandoverRepository(_Repo):
+    def add(self, handover: Handover) -> None:
+        self.tx.put("handovers", handover.id, handover)
+
+    def get(self, handover_id: str, *, agency_id: str) -> Handover | None:
+        h = self.tx.get("handovers", handover_id)
+        return h if h is not None and h.agency_id == agency_id else None
+
+
+class MemoryPrintLogRepository(_Repo):
+    def add(self, record: PrintRecord) -> None:
+        self.tx.put("prints", self.tx.store.next_outbox_id(), record)
+
+    def printed(self, consignment_ids: Sequence[str], document: str) -> set[str]:
+        return {
+            r.consignment_id
+            for _, r in self.tx.items("prints")
+            if r.document == document and r.consignment_id in consignment_ids
+        }
+
+    def history(self, consignment_id: str) -> list[PrintRecord]:
+        return [r for _, r in self.tx.items("prints") if r.consignment_id == consignment_id]
+
+    def booked_not_printed(self, agency_id: str, limit: int) -> list[str]:
+        printed = {r.consignment_id for _, r in self.tx.items("prints") if r.document == "label"}
+        rows = [
+            r.consignment
+            for _, r in self.tx.items("consignments")
+            if r.consignment.agency_id == agency_id
+            and r.consignment.status == "booked"
+            and r.consignment.id not in printed
+        ]
+        rows.sort(key=lambda c: (c.created_at, c.id))
+        return [c.id for c in rows][:limit]
+
+
 class FakeUnitOfWork:
     """One transaction over a ``MemoryStore``; leaving the ``with`` block without ``commit()`` discards its writes."""
 
@@ -619,6 +666,8 @@ class FakeUnitOfWork:
         self.outbox = MemoryOutboxRepository(tx)
         self.idempotency = MemoryIdempotencyRepository(tx)
         self.labels = MemoryLabelRepository(tx)
+        self.handovers = MemoryHandoverRepository(tx)
+        self.prints = MemoryPrintLogRepository(tx)
         return self
 
     def __exit__(self, *exc: object) -> None:
