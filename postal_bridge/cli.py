@@ -104,7 +104,13 @@ def list_agencies() -> None:
 @click.option("--name", required=True, help="Who uses the key, e.g. the dossier system's name.")
 @click.option("--callback-url", default=None, help="Where status changes are POSTed (Standard Webhooks).")
 @click.option("--admin", is_flag=True, help="May also manage every agency's courier settings (admin API).")
-def create_api_key(agency_code: str, name: str, callback_url: str | None, admin: bool) -> None:
+@click.option(
+    "--printer-profile",
+    type=click.Choice(["pdf", "zpl203", "zpl300"]),
+    default="pdf",
+    help="The desk's default label format when a request does not ask for one.",
+)
+def create_api_key(agency_code: str, name: str, callback_url: str | None, admin: bool, printer_profile: str) -> None:
     """Issue an API key bound to one agency; the key is shown once and stored hashed."""
     from postal_bridge.domain.errors import PostalBridgeError
     from postal_bridge.services import agencies

@@ -76,6 +76,7 @@ def create_api_key(
     callback_url: str | None = None,
     raw_key: str | None = None,
     admin: bool = False,
+    printer_profile: str = "pdf",
 ) -> IssuedKey:
     """Issue a key bound to one agency. ``raw_key`` lets the demo seed use a stable, derived key."""
     if callback_url:
@@ -98,6 +99,7 @@ def create_api_key(
             callback_url=callback_url,
             created_at=deps.clock.now(),
             scope="admin" if admin else "agency",
+            printer_profile=printer_profile,
         )
         uow.api_keys.add(key)
         uow.commit()

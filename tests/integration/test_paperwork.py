@@ -159,3 +159,17 @@ def test_handover_to_agency_is_the_legal_submission_of_pickups(api, container, c
     assert done["status"] == "delivered"
     assert done["events"][-1]["description"] == f"Biên bản giao nhận {ok.get_json()['id']}"
     assert done["events"][-1]["occurred_at"] == ok.get_json()["created_at"]
+
+
+def test_a_desk_printer_profile_picks_the_default_format(api, container) -> None:
+    from postal_bridge.services import agencies
+
+    c = _create(api, container)
+    zpl_desk = agencies.create_api_key(container.deps, agency_code="HCC-HN", name="desk 2", printer_profile="zpl300")
+    from postal_bridge import create_app
+
+    client = create_app(container=container).test_client()
+    resp = client.get(c["label_url"], headers={"Authorization": f"Bearer {zpl_desk.api_key}"})
+    assert resp.mimetype == "text/plain" and resp.get_data(as_text=True).startswith("^XA")
+    pdf = client.get(c["label_url"] + "?format=pdf", headers={"Authorization": f"Bearer {zpl_desk.api_key}"})
+    assert pdf.mimetype == "application/pdf"
