@@ -116,6 +116,21 @@ consignments = Table(
     Column("poll_failures", Integer, nullable=False, server_default="0"),
     Column("documents", JSON),
     Column("postage_vnd", BigInteger),
+    # Address provenance and confirmation (a split legacy commune is a suggestion a person confirms).
+    Column("address_status", String(16), nullable=False, server_default="exact"),  # exact | suggested | confirmed
+    Column("address_legacy_text", String(500)),
+    Column("address_confirmed_by", String(200)),
+    Column("address_confirmed_at", UTCDateTime()),
+    Column("geo_lat", Float),
+    Column("geo_lon", Float),
+    Column("geo_approximate", Boolean),
+    # Route, deadline, fee and the delivering post office, computed at creation.
+    Column("route_class", String(32)),
+    Column("j_date", Date),
+    Column("due_date", Date),
+    Column("fee_vnd", BigInteger),
+    Column("payer", String(16)),
+    Column("post_office_code", String(32)),
     Index("ix_consignments_agency_created", "agency_id", "created_at"),
     Index("ix_consignments_client_ref", "carrier", "client_ref"),
     Index("ix_consignments_next_poll", "next_poll_at"),
@@ -263,4 +278,54 @@ label_prints = Table(
     Column("printed_at", UTCDateTime(), nullable=False),
     Column("actor", String(200), nullable=False),
     Column("reprint", Boolean, nullable=False),
+)
+
+legacy_wards = Table(
+    "legacy_wards",
+    metadata,
+    Column("code", String(8), primary_key=True),  # scheme "legacy": pre-2025 NSO ward code (D+district if none)
+    Column("name", String(100), nullable=False),
+    Column("district_code", String(3), nullable=False),
+    Column("district_name", String(100), nullable=False),
+    Column("province_code", String(2), nullable=False),
+    Column("province_name", String(100), nullable=False),
+)
+
+legacy_ward_map = Table(
+    "legacy_ward_map",
+    metadata,
+    Column("legacy_ward_code", String(8), primary_key=True),
+    Column("new_ward_code", String(5), ForeignKey("wards.code"), primary_key=True),
+    Column("relation", String(16), nullable=False),  # whole | split
+)
+
+geocode_cache = Table(
+    "geocode_cache",
+    metadata,
+    Column("query_key", String(64), primary_key=True),
+    Column("query", String(500), nullable=False),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("source", String(32), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+post_offices = Table(
+    "post_offices",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("address_line", String(300), nullable=False),
+    Column("ward_code", String(5), nullable=False),
+    Column("province_code", String(2), nullable=False, index=True),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("phone", String(16), nullable=False, server_default=""),
+)
+
+post_office_wards = Table(
+    "post_office_wards",
+    metadata,
+    Column("post_office_code", String(32), ForeignKey("post_offices.code"), primary_key=True),
+    Column("ward_code", String(5), primary_key=True),
 )

@@ -25,3 +25,34 @@ def load_units() -> tuple[list[dict], list[dict]]:
             }
         )
     return [{"code": c, "name": n} for c, n in sorted(provinces.items())], wards
+
+
+def load_legacy() -> tuple[list[dict], list[dict]]:
+    """(legacy wards, legacy → 2025 map rows). A legacy commune mapped to several 2025 wards was split."""
+    text = resources.files("postal_bridge.data").joinpath("admin_units_legacy_map.csv").read_text(encoding="utf-8")
+    wards: dict[str, dict] = {}
+    targets: dict[str, list[str]] = {}
+    for row in csv.DictReader(text.splitlines()):
+        code = row["legacy_ward_code"]
+        if not code:  # an island district without wards: mapped as a whole to its special zone
+            code = "D" + row["legacy_district_code"]
+        wards.setdefault(
+            code,
+            {
+                "code": code,
+                "name": unicodedata.normalize("NFC", row["legacy_ward_name"] or row["legacy_district_name"]),
+                "district_code": row["legacy_district_code"],
+                "district_name": unicodedata.normalize("NFC", row["legacy_district_name"]),
+                "province_code": row["legacy_province_code"],
+                "province_name": unicodedata.normalize("NFC", row["legacy_province_name"]),
+            },
+        )
+        targets.setdefault(code, [])
+        if row["new_ward_code"] not in targets[code]:
+            targets[code].append(row["new_ward_code"])
+    mapping = [
+        {"legacy_ward_code": code, "new_ward_code": new, "relation": "whole" if len(news) == 1 else "split"}
+        for code, news in targets.items()
+        for new in news
+    ]
+    return list(wards.values()), mapping
