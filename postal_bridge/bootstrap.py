@@ -183,7 +183,10 @@ def build(
             addresses=SqlAddressMapStore(engine),
         )
         registry = DbCarrierRegistry(
-            uow, env, sandbox_default=settings.sandbox_enabled, sandbox_step=settings.sandbox_step_seconds
+            lambda: SqlUnitOfWork(engine, readonly=True),  # looked up beside open write transactions
+            env,
+            sandbox_default=settings.sandbox_enabled,
+            sandbox_step=settings.sandbox_step_seconds,
         )
     else:
         registry = StaticCarrierRegistry(carriers)
@@ -202,8 +205,50 @@ def build(
         outbox_lease_seconds=settings.outbox_lease_seconds,
         poll_interval_seconds=settings.poll_interval_seconds,
         known_carriers=tuple(CARRIERS),
+        **_geography(settings, engine),
     )
     return container
+
+
+def _geography(settings: Settings, engine: Engine) -> dict:
+    """Phones, geocoder, calendar, routes, tariff, post offices and the address catalogue."""
+    from adapters.geo.geocoder import CentroidGeocoder, GeopyGeocoder
+    from adapters.phones import PhonenumbersParser
+    from postal_bridge.domain.calendar import load_calendar
+    from postal_bridge.domain.routes import load_routes
+    from postal_bridge.domain.tariff import load_tariff
+    from postal_bridge.storage.geocode_cache import SqlGeocodeCache
+    from postal_bridge.storage.post_offices import SqlPostOfficeRepository
+    from postal_bridge.storage.reference_data import load_json
+
+    geocoder = CentroidGeocoder()
+    if settings.geocoder:
+        geocoder = GeopyGeocoder(
+            kind=settings.geocoder,
+            domain=settings.geocoder_domain,
+            scheme=settings.geocoder_scheme,
+            user_agent=settings.geocoder_user_agent,
+            cache=SqlGeocodeCache(engine),
+            min_delay_seconds=settings.geocoder_min_delay,
+            timeout=settings.geocoder_timeout,
+        )
+    out = {
+        "phones": PhonenumbersParser(),
+        "geocoder": geocoder,
+        "calendar": load_calendar(
+            load_json("holidays_vn.json", settings.holidays_file), saturday_is_working=settings.saturday_is_working
+        ),
+        "routes": load_routes(load_json("routes_vn.json", settings.routes_file)),
+        "tariff": load_tariff(load_json("tariff_vn.json", settings.tariff_file)),
+        "post_offices": SqlPostOfficeRepository(engine),
+    }
+    try:
+        from postal_bridge.storage.units_catalog import SqlUnitsCatalog
+
+        out["units_catalog"] = SqlUnitsCatalog(engine)
+    except ImportError:  # pragma: no cover - the catalogue module ships with the address resolver
+        pass
+    return out
 
 
 class _NoQueue:

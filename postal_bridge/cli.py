@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -88,6 +89,22 @@ def seed_demo() -> None:
         )
         issued = agencies.create_api_key(c.deps, agency_code=code, name="demo", raw_key=demo_key(settings, code))
         click.echo(f"{code}\tapi_key={issued.api_key}\twebhook_secret={issued.webhook_secret}")
+    from importlib import resources
+
+    from postal_bridge.services.post_offices import load_post_offices_cli
+
+    demo = resources.files("postal_bridge.data").joinpath("post_offices_demo.csv")
+    with resources.as_file(demo) as path, contextlib.redirect_stdout(sys.stderr):
+        load_post_offices_cli(c.deps, str(path))
+
+
+@main.command("load-post-offices")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def load_post_offices(path: str) -> None:
+    """Load or update the post-office registry from a CSV file (code,name,address_line,ward_code,…)."""
+    from postal_bridge.services.post_offices import load_post_offices_cli
+
+    sys.exit(load_post_offices_cli(_container().deps, path))
 
 
 @main.command("agencies")

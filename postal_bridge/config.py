@@ -39,6 +39,18 @@ class Settings:
     web_workers: int = 2
     log_level: str = "INFO"
     log_json: bool = False
+    # Reference data (defaults ship in postal_bridge/data; a province overrides them with its own files).
+    holidays_file: str = ""
+    routes_file: str = ""
+    tariff_file: str = ""
+    saturday_is_working: bool = False
+    # Geocoding: off by default (the ward's point, marked approximate). Never a public service unless configured.
+    geocoder: str = ""  # "" | nominatim | photon
+    geocoder_domain: str = ""
+    geocoder_scheme: str = "https"
+    geocoder_user_agent: str = "postal-bridge (one-stop postal bridge)"
+    geocoder_min_delay: float = 1.0
+    geocoder_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -81,6 +93,16 @@ class Settings:
         base = s.public_base_url or f"http://{s.host}:{s.port}"
         if urlsplit(base).scheme not in ("http", "https"):
             raise ConfigError(f"{PREFIX}PUBLIC_BASE_URL must be an http(s) URL, not {base!r}")
+        if s.geocoder not in ("", "nominatim", "photon"):
+            raise ConfigError(f"{PREFIX}GEOCODER must be empty, nominatim or photon, not {s.geocoder!r}")
+        if s.geocoder and not s.geocoder_domain:
+            raise ConfigError(f"{PREFIX}GEOCODER_DOMAIN is required when {PREFIX}GEOCODER is set (your own server)")
+        if s.geocoder_scheme not in ("http", "https"):
+            raise ConfigError(f"{PREFIX}GEOCODER_SCHEME must be http or https")
+        for name in ("holidays_file", "routes_file", "tariff_file"):
+            path = getattr(s, name)
+            if path and not Path(path).is_file():
+                raise ConfigError(f"{PREFIX}{name.upper()} points to {path!r}, which is not a readable file")
         if s.env == "production" and not s.secret_key:
             raise ConfigError(f"{PREFIX}SECRET_KEY is required when {PREFIX}ENV=production")
         return replace(

@@ -75,6 +75,9 @@ def migrated(database_url: str) -> Iterator[str]:
 
 
 TABLES_TO_CLEAN = (
+    "post_office_wards",
+    "post_offices",
+    "geocode_cache",
     "handover_items",
     "handovers",
     "label_prints",

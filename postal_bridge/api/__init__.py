@@ -10,7 +10,7 @@ API_VERSION = "v1"
 
 
 def init_api(app: Flask) -> Api:
-    from postal_bridge.api import admin, carriers, consignments, errors, paperwork, webhooks
+    from postal_bridge.api import addresses, admin, carriers, consignments, errors, paperwork, post_offices, webhooks
 
     app.config.update(
         API_TITLE=API_TITLE,
@@ -39,6 +39,8 @@ def init_api(app: Flask) -> Api:
     api.register_blueprint(consignments.blp)
     api.register_blueprint(carriers.blp)
     api.register_blueprint(paperwork.blp)
+    api.register_blueprint(addresses.blp)
+    api.register_blueprint(post_offices.blp)
     api.register_blueprint(admin.blp)
     app.register_blueprint(webhooks.bp)  # not part of the OpenAPI: couriers' own formats
     _serve_swagger_assets(app)

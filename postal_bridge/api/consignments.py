@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from postal_bridge.api.auth import caller, deps
 from postal_bridge.api.errors import error_response
 from postal_bridge.api.schemas import (
+    AddressConfirmSchema,
     CancelSchema,
     ConsignmentCreateSchema,
     ConsignmentPageSchema,
@@ -25,6 +26,7 @@ from postal_bridge.domain.consignment import Consignment
 from postal_bridge.domain.text import nfc_deep
 from postal_bridge.services import consignments as svc
 from postal_bridge.services import labels as label_svc
+from postal_bridge.services import post_offices as office_svc
 
 blp = Blueprint(
     "consignments", __name__, url_prefix="/api/v1/consignments", description="Consignments: one item on one leg."
@@ -47,7 +49,14 @@ def view(c: Consignment) -> dict:
         "citizen": {
             "name": c.citizen.name,
             "phone": c.citizen.phone.e164,
-            "address": c.citizen.address.__dict__,
+            "sms_capable": c.citizen.phone.is_mobile,
+            "address": {
+                **c.citizen.address.__dict__,
+                "status": c.address_status,
+                "legacy_text": c.address_legacy_text,
+                "confirmed_by": c.address_confirmed_by,
+                "confirmed_at": c.address_confirmed_at,
+            },
         },
         "parcel": {
             "weight_g": c.parcel.weight_g,
@@ -56,6 +65,15 @@ def view(c: Consignment) -> dict:
         },
         "cod_vnd": c.cod_vnd,
         "postage_vnd": c.postage_vnd,
+        "fee_vnd": c.fee_vnd,
+        "payer": c.payer,
+        "route_class": c.route_class,
+        "j_date": c.j_date,
+        "due_date": c.due_date,
+        "post_office": _office(c.post_office_code),
+        "location": None
+        if c.geo_lat is None
+        else {"lat": c.geo_lat, "lon": c.geo_lon, "approximate": bool(c.geo_approximate)},
         "slip_url": url_for("consignments.slip", consignment_id=c.id, _external=False),
         "options": c.options,
         "created_at": c.created_at,
@@ -72,6 +90,13 @@ def view(c: Consignment) -> dict:
             for e in c.events
         ],
     }
+
+
+def _office(code: str | None) -> dict | None:
+    if not code:
+        return None
+    office = office_svc.find_office(deps(), code)
+    return {"code": code, "name": office.name if office else None, "phone": office.phone if office else None}
 
 
 def _json(status: int, body: str, **headers: str) -> Response:
@@ -118,12 +143,14 @@ class Consignments(MethodView):
             citizen_name=data["citizen"]["name"],
             citizen_phone=data["citizen"]["phone"],
             address_line=data["citizen"]["address"]["line"],
-            ward_code=data["citizen"]["address"]["ward_code"],
-            province_code=data["citizen"]["address"]["province_code"],
+            ward_code=data["citizen"]["address"]["ward_code"] or "",
+            province_code=data["citizen"]["address"]["province_code"] or "",
+            address_text=data["citizen"]["address"]["text"],
+            address_scheme=data["citizen"]["address"]["scheme"],
             weight_g=data["parcel"]["weight_g"],
             contents=data["parcel"]["contents"],
             cod_vnd=data["cod_vnd"],
-            options=data["options"],
+            options={k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data["options"].items()},
             documents=tuple(data["parcel"]["documents"]),
         )
         stored = svc.create_consignment(
@@ -163,6 +190,16 @@ def printed(doc: label_svc.Printed) -> Response:
         content_type=doc.content_type + ("; charset=utf-8" if doc.content_type.startswith("text/") else ""),
         headers={"Content-Disposition": f'inline; filename="{doc.filename}"', "Cache-Control": "private"},
     )
+
+
+@blp.route("/<consignment_id>/address/confirm", methods=["POST"])
+@blp.arguments(AddressConfirmSchema)
+@blp.response(200, ConsignmentSchema)
+@blp.alt_response(409, description="The address needs no confirmation, or it can no longer change.")
+def confirm_address(data: dict, consignment_id: str) -> dict:
+    """Confirm the 2025 ward of an address converted from a split commune; booking then goes ahead."""
+    c = svc.confirm_address(deps(), caller(), consignment_id, ward_code=data["ward_code"], by=data["confirmed_by"])
+    return view(c)
 
 
 @blp.route("/<consignment_id>/label.pdf")

@@ -20,9 +20,28 @@ class DossierIn(_Strict):
 
 
 class AddressIn(_Strict):
-    line = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    ward_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$", error="Five digits (2025 list)."))
-    province_code = fields.String(required=True, validate=validate.Regexp(r"^\d{2}$", error="Two digits (2025 list)."))
+    """Either the 2025 codes with a street line, legacy codes (``scheme: legacy``), or the whole address as text."""
+
+    line = fields.String(load_default="", validate=validate.Length(max=200))
+    ward_code = fields.String(load_default=None, validate=validate.Regexp(r"^\d{5}$", error="Five digits."))
+    province_code = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2}$", error="Two digits."))
+    scheme = fields.String(load_default="2025", validate=validate.OneOf(["2025", "legacy"]))
+    text = fields.String(
+        load_default=None,
+        validate=validate.Length(min=3, max=500),
+        metadata={"description": "free text, old (phường, quận, tỉnh) or new (phường/xã, tỉnh) form, any accents"},
+    )
+
+    @validates_schema
+    def _codes_or_text(self, data: dict, **_: object) -> None:
+        if data.get("text"):
+            if data.get("ward_code"):
+                raise ValidationError({"text": ["Give either text or ward_code, not both."]})
+            return
+        required = ("ward_code", "province_code", "line")
+        missing = {f: ["Required unless the address is given as text."] for f in required if not data.get(f)}
+        if missing:
+            raise ValidationError(missing)
 
 
 class CitizenIn(_Strict):
@@ -54,6 +73,7 @@ class ParcelIn(_Strict):
 
 class OptionsIn(_Strict):
     sandbox_scenario = fields.String(validate=validate.OneOf(["delivered", "failed_then_delivered", "returned"]))
+    pickup_date = fields.Date(metadata={"description": "the day the citizen wants the pickup (pickup rounds)"})
 
 
 class ConsignmentCreateSchema(_Strict):
@@ -93,11 +113,16 @@ class AddressOut(Schema):
     ward_code = fields.String()
     province_code = fields.String()
     scheme = fields.String()
+    status = fields.String(metadata={"description": "exact | suggested (a person must confirm) | confirmed"})
+    legacy_text = fields.String(allow_none=True)
+    confirmed_by = fields.String(allow_none=True)
+    confirmed_at = fields.DateTime(allow_none=True)
 
 
 class CitizenOut(Schema):
     name = fields.String()
     phone = fields.String(metadata={"description": "E.164"})
+    sms_capable = fields.Boolean(metadata={"description": "false for a landline: no SMS notices"})
     address = fields.Nested(AddressOut)
 
 
@@ -127,6 +152,13 @@ class ConsignmentSchema(Schema):
     parcel = fields.Nested(ParcelOut)
     cod_vnd = fields.Integer()
     postage_vnd = fields.Integer(allow_none=True, metadata={"description": "the courier's price, once booked"})
+    fee_vnd = fields.Integer(allow_none=True, metadata={"description": "the tariff's price at creation"})
+    payer = fields.String(allow_none=True)
+    route_class = fields.String(allow_none=True)
+    j_date = fields.Date(allow_none=True, metadata={"description": "J: the day the post accepts the item"})
+    due_date = fields.Date(allow_none=True, metadata={"description": "J + n working days (TT 17/2017 Art 7)"})
+    post_office = fields.Dict(allow_none=True, metadata={"description": "the office serving the citizen's ward"})
+    location = fields.Dict(allow_none=True, metadata={"description": "lat, lon, approximate"})
     slip_url = fields.String()
     options = fields.Dict()
     created_at = fields.DateTime()
@@ -195,3 +227,8 @@ class HandoverSchema(Schema):
     created_by = fields.String()
     place = fields.String()
     pdf_url = fields.String()
+
+
+class AddressConfirmSchema(_Strict):
+    ward_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$"))
+    confirmed_by = fields.String(required=True, validate=validate.Length(min=1, max=200))

@@ -26,6 +26,8 @@ class CreateConsignment:
     cod_vnd: int = 0
     options: dict[str, Any] = field(default_factory=dict)
     documents: tuple[dict[str, Any], ...] = ()  # {"name", "kind": original|certified_copy|copy, "quantity"}
+    address_text: str | None = None  # free text, old three-level or new two-level form, instead of codes
+    address_scheme: str = "2025"  # "legacy": ward_code/province_code are pre-2025 codes to convert
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from postal_bridge.domain.address import Party
+from postal_bridge.domain.address import Address, Party
 from postal_bridge.domain.errors import Conflict, IllegalTransition
 from postal_bridge.domain.status import BOOKED_WITH_COURIER, CANCELLABLE, INITIAL, TERMINAL, Kind, Status, allowed
 
@@ -83,6 +83,21 @@ class Consignment:
     carrier_ref: str | None = None  # the courier's internal id, if different from the tracking code
     booking_attempt: int = 1
     postage_vnd: int | None = None  # the courier's price for this leg, once booked
+    # Where the address came from: exact (2025 codes given or recognised), suggested (a person must confirm, e.g. a
+    # split legacy commune: booking and label printing wait), confirmed (a person chose).
+    address_status: str = "exact"
+    address_legacy_text: str | None = None
+    address_confirmed_by: str | None = None
+    address_confirmed_at: datetime | None = None
+    geo_lat: float | None = None
+    geo_lon: float | None = None
+    geo_approximate: bool | None = None
+    route_class: str | None = None
+    j_date: date | None = None  # J: the day the post accepts the item (estimated until it does)
+    due_date: date | None = None  # J + n working days
+    fee_vnd: int | None = None  # our tariff's estimate; the courier's price is postage_vnd
+    payer: str | None = None
+    post_office_code: str | None = None
     version: int = 0
     events: list[ConsignmentEvent] = field(default_factory=list)
     # Events appended since load; the unit of work persists them and turns them into outbox rows.
@@ -140,6 +155,22 @@ class Consignment:
 
     def mark_booking_failed(self, *, reason: str, occurred_at: datetime) -> ConsignmentEvent:
         return self.transition(Status.BOOKING_FAILED, occurred_at=occurred_at, source=Source.SYSTEM, description=reason)
+
+    @property
+    def awaiting_address_confirmation(self) -> bool:
+        return self.address_status == "suggested"
+
+    def confirm_address(self, address: Address, *, by: str, at: datetime) -> None:
+        """A person chose the 2025 ward for an address converted from a split commune; booking may go ahead."""
+        if self.address_status != "suggested":
+            raise Conflict("This consignment's address needs no confirmation.")
+        if self.status not in (Status.REQUESTED, Status.AWAITING_RESULT):
+            raise Conflict(f"The address cannot change in status '{self.status}'.")
+        self.citizen = Party(name=self.citizen.name, phone=self.citizen.phone, address=address)
+        self.address_status = "confirmed"
+        self.address_confirmed_by = by
+        self.address_confirmed_at = at
+        self.version += 1
 
     def cancel(self, *, occurred_at: datetime, actor: str | None, reason: str | None = None) -> bool:
         """Cancel; returns True when the courier also has to be told. Refused once the courier has the item."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from postal_bridge.domain.address import Ward
+from postal_bridge.domain.addressing import LegacyRecord, UnitRecord
 from postal_bridge.domain.carriers import TrackingEvent
 from postal_bridge.domain.consignment import Consignment
 from postal_bridge.domain.labels import HandoverContent, LabelContent, SlipContent
@@ -76,6 +77,16 @@ class UnitsRepository(Protocol):
     def ward(self, code: str) -> Ward | None: ...
 
     def count(self) -> tuple[int, int]: ...
+
+
+class UnitsCatalog(Protocol):
+    """The administrative units as read-only reference data, loaded once per process to build the address resolver."""
+
+    def wards_2025(self) -> list[UnitRecord]: ...
+
+    def legacy(self) -> list[LegacyRecord]: ...
+
+    def provinces(self) -> list[tuple[str, str]]: ...
 
 
 class ConsignmentRepository(Protocol):

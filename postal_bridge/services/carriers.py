@@ -24,9 +24,11 @@ from postal_bridge.domain.carriers import (
 from postal_bridge.domain.errors import NotFound, ValidationFailed
 from postal_bridge.domain.model import CarrierConfig
 from postal_bridge.domain.phone import parse_phone
+from postal_bridge.domain.status import Kind
 from postal_bridge.domain.text import nfc
 from postal_bridge.services.agencies import Caller
 from postal_bridge.services.deps import Deps
+from postal_bridge.services.geography import promised_days, route_between
 from postal_bridge.services.tracking import store_inbound
 
 log = logging.getLogger("postal_bridge.carriers")
@@ -107,9 +109,15 @@ def get_quotes(
     sender, recipient = (centre, citizen) if kind == "return" else (citizen, centre)
     quotes: list[Quote] = []
     unavailable: dict[str, str] = {}
+    route = route_between(deps, Kind(kind), a, ward.code, ward.province_code)
     for enabled in list_carriers(deps, caller):
         if Capability.QUOTE not in enabled.capabilities:
-            unavailable[enabled.code] = "this courier gives no quotes"
+            # The courier prices nothing by API: the province's tariff table stands in (QĐ 45/2016 Art 12).
+            table = _table_quotes(deps, enabled, route, weight_g, cod_vnd, service)
+            if table:
+                quotes.extend(table)
+            else:
+                unavailable[enabled.code] = "this courier gives no quotes and the tariff has no price for it"
             continue
         adapter = deps.carriers.adapter(caller.agency.id, enabled.code)
         if adapter is None:
@@ -128,6 +136,29 @@ def get_quotes(
             unavailable[enabled.code] = f"no answer from the courier: {exc.message}"
     quotes.sort(key=lambda q: (q.fee_vnd, q.carrier, q.service))
     return QuoteOutcome(quotes=quotes, unavailable=unavailable)
+
+
+def _table_quotes(
+    deps: Deps, enabled: EnabledCarrier, route: str | None, weight_g: int, cod_vnd: int, service: str | None
+) -> list[Quote]:
+    if deps.tariff is None or route is None:
+        return []
+    out = []
+    for s in [service] if service else list(enabled.services):
+        try:
+            fee = deps.tariff.quote(route, weight_g, s, cod_vnd)
+        except ValueError:
+            continue
+        out.append(
+            Quote(
+                carrier=enabled.code,
+                service=s,
+                fee_vnd=fee.total_vnd,
+                promised_days=promised_days(deps, route),
+                raw={"source": "tariff", "route_class": route},
+            )
+        )
+    return out
 
 
 def receive_webhook(deps: Deps, code: str, req: WebhookRequest) -> tuple[int, str, str]:

@@ -5,21 +5,29 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from postal_bridge.domain.address import Address, Party, validate_address_codes
 from postal_bridge.domain.commands import CreateConsignment
 from postal_bridge.domain.consignment import DOCUMENT_KINDS, Consignment, Document, DossierLink, Parcel
 from postal_bridge.domain.dossier import parse_dossier_code
-from postal_bridge.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused, NotFound, ValidationFailed
+from postal_bridge.domain.errors import (
+    Conflict,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    NotFound,
+    ValidationFailed,
+)
 from postal_bridge.domain.model import IdempotencyRecord, OutboxKind
-from postal_bridge.domain.phone import parse_phone
+from postal_bridge.domain.phone import Phone, parse_phone
+from postal_bridge.domain.phones import LegacyNumber
 from postal_bridge.domain.status import Kind, Status
 from postal_bridge.domain.text import nfc
 from postal_bridge.services.agencies import Caller
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.effects import add_outbox, record_effects
+from postal_bridge.services.geography import enrich
 
 SERVICES = ("standard", "express")
 SANDBOX_SCENARIOS = ("delivered", "failed_then_delivered", "returned")
@@ -53,11 +61,15 @@ def create_consignment(
     if replay:
         return replay
     try:
+        now = deps.clock.now()
+        with deps.uow() as uow:
+            ward = uow.units.ward(consignment.citizen.address.ward_code)
+        assert ward is not None  # validated in _build
+        enrich(deps, consignment, caller.agency, ward, now=now)
         with deps.uow() as uow:
             uow.consignments.add(consignment)
-            now = deps.clock.now()
             ids = record_effects(uow, consignment, now=now)
-            if consignment.status == Status.REQUESTED:
+            if consignment.status == Status.REQUESTED and not consignment.awaiting_address_confirmation:
                 ids.append(add_outbox(uow, OutboxKind.BOOK, now=now, consignment_id=consignment.id, payload={}))
             body = render(consignment)
             if not uow.idempotency.complete(
@@ -140,15 +152,23 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
 
     phone = None
     try:
-        phone = parse_phone(cmd.citizen_phone)
+        phone = _phone(deps, cmd.citizen_phone)
+    except LegacyNumber as exc:
+        err("citizen.phone", f"This is an old 11-digit number; since 2018 it is {Phone(exc.suggestion).display}.")
     except ValueError as exc:
-        err("citizen.phone", str(exc)[0].upper() + str(exc)[1:] + ".")
+        err("citizen.phone", str(exc)[0].upper() + str(exc)[1:].rstrip(".") + ".")
     if not nfc(cmd.citizen_name):
         err("citizen.name", "Required.")
 
-    address = Address(line=nfc(cmd.address_line), ward_code=cmd.ward_code, province_code=cmd.province_code)
+    address_status, legacy_text = "exact", None
+    ward_code, province_code, line = cmd.ward_code, cmd.province_code, cmd.address_line
+    if cmd.address_text or cmd.address_scheme == "legacy":
+        converted = _convert_address(deps, cmd, err)
+        if converted:
+            ward_code, province_code, line, address_status, legacy_text = converted
+    address = Address(line=nfc(line), ward_code=ward_code, province_code=province_code)
     with deps.uow() as uow:
-        ward = uow.units.ward(cmd.ward_code)
+        ward = uow.units.ward(ward_code)
     for field, messages in validate_address_codes(address, ward).items():
         for m in messages:
             err(f"citizen.address.{field}", m)
@@ -189,7 +209,100 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
         cod_vnd=cmd.cod_vnd,
         options=dict(cmd.options),
         tracking_token=new_tracking_token(),
+        address_status=address_status,
+        address_legacy_text=legacy_text,
     )
+
+
+def _convert_address(deps: Deps, cmd: CreateConsignment, err) -> tuple[str, str, str, str, str] | None:
+    """Resolve free text or legacy codes to a 2025 ward: (ward, province, line, status, legacy text) or None.
+
+    A commune that was split, or a name that fits several wards, becomes a *suggestion*: the best candidate is kept
+    provisionally, and booking and label printing wait until a person confirms the ward.
+    """
+    from postal_bridge.services import addresses
+
+    legacy = cmd.address_text or f"{cmd.address_line} [legacy {cmd.ward_code}/{cmd.province_code}]"
+    try:
+        r = addresses.resolve(
+            deps,
+            text=cmd.address_text,
+            ward_code=None if cmd.address_text else cmd.ward_code,
+            province_code=None if cmd.address_text else cmd.province_code,
+            scheme="2025" if cmd.address_text else cmd.address_scheme,
+            line=cmd.address_line,
+        )
+    except ValidationFailed as exc:
+        for field, messages in exc.errors.items():
+            for m in messages:
+                err(f"citizen.address.{field}", m)
+        return None
+    if r.status == "not_found" or not r.candidates:
+        err(
+            "citizen.address.text" if cmd.address_text else "citizen.address.ward_code",
+            r.message
+            or "No 2025 ward matches this address; check the ward and province, or choose them from the list.",
+        )
+        return None
+    best = r.candidates[0]
+    line = nfc(best.line or r.line or cmd.address_line)
+    if not line:
+        err("citizen.address.line", "The street line (house number, street, hamlet) is missing.")
+        return None
+    status = "suggested" if r.needs_confirmation else "exact"
+    return best.ward_code, best.province_code, line, status, nfc(legacy)
+
+
+def confirm_address(deps: Deps, caller: Caller, consignment_id: str, *, ward_code: str, by: str) -> Consignment:
+    """A person picks the 2025 ward among the candidates of a converted address; booking then goes ahead."""
+    from postal_bridge.services import addresses
+
+    c = get_consignment(deps, caller, consignment_id)
+    if not c.awaiting_address_confirmation:
+        raise Conflict("This consignment's address needs no confirmation.")
+    r = addresses.resolve(deps, text=c.address_legacy_text) if c.address_legacy_text else None
+    allowed = {cand.ward_code: cand for cand in (r.candidates if r else [])}
+    if ward_code not in allowed:
+        raise ValidationFailed({"ward_code": [f"Choose one of: {', '.join(sorted(allowed)) or 'none'}."]})
+    chosen = allowed[ward_code]
+    now = deps.clock.now()
+    address = Address(line=c.citizen.address.line, ward_code=chosen.ward_code, province_code=chosen.province_code)
+    with deps.uow() as uow:
+        ward = uow.units.ward(chosen.ward_code)
+    assert ward is not None
+    # Route, fee and post office for the chosen ward, worked out on a scratch copy outside the transaction.
+    scratch = replace(c, citizen=Party(name=c.citizen.name, phone=c.citizen.phone, address=address))
+    enrich(deps, scratch, caller.agency, ward, now=now)
+    with deps.uow() as uow:
+        c = uow.consignments.get(consignment_id, agency_id=caller.agency.id)
+        assert c is not None
+        c.confirm_address(address, by=nfc(by), at=now)
+        for field in (
+            "route_class",
+            "j_date",
+            "due_date",
+            "fee_vnd",
+            "payer",
+            "geo_lat",
+            "geo_lon",
+            "geo_approximate",
+            "post_office_code",
+        ):
+            setattr(c, field, getattr(scratch, field))
+        uow.consignments.save(c)
+        ids = []
+        if c.status == Status.REQUESTED:
+            ids.append(add_outbox(uow, OutboxKind.BOOK, now=now, consignment_id=c.id, payload={}))
+        uow.commit()
+    deps.wake(ids)
+    return c
+
+
+def _phone(deps: Deps, raw: str) -> Phone:
+    """phonenumbers when wired (deps.phones), else the domain's stdlib parser."""
+    if deps.phones is None:
+        return parse_phone(raw)
+    return Phone(deps.phones.parse(raw).e164)
 
 
 def get_consignment(deps: Deps, caller: Caller, consignment_id: str) -> Consignment:

@@ -6,8 +6,22 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from postal_bridge.domain.calendar import WorkingCalendar
 from postal_bridge.domain.carriers import CarrierRegistry
-from postal_bridge.domain.ports import Clock, HostResolver, JobQueue, LabelRenderer, UnitOfWork, WebhookSender
+from postal_bridge.domain.geo import Geocoder
+from postal_bridge.domain.phones import PhoneParser
+from postal_bridge.domain.ports import (
+    Clock,
+    HostResolver,
+    JobQueue,
+    LabelRenderer,
+    UnitOfWork,
+    UnitsCatalog,
+    WebhookSender,
+)
+from postal_bridge.domain.post_offices import PostOfficeStore
+from postal_bridge.domain.routes import RouteConfig
+from postal_bridge.domain.tariff import Tariff
 
 log = logging.getLogger("postal_bridge.services")
 
@@ -33,6 +47,14 @@ class Deps:
     webhook_schedule: Sequence[int] = field(default=WEBHOOK_SCHEDULE)
     courier_schedule: Sequence[int] = field(default=COURIER_SCHEDULE)
     known_carriers: tuple[str, ...] = ("sandbox",)  # every courier code the installation has an adapter for
+    # Geography and money (issue: addresses, phones, deadlines, fees). None: the feature is off (unit tests).
+    phones: PhoneParser | None = None
+    geocoder: Geocoder | None = None
+    calendar: WorkingCalendar | None = None
+    routes: RouteConfig | None = None
+    tariff: Tariff | None = None
+    post_offices: PostOfficeStore | None = None
+    units_catalog: UnitsCatalog | None = None  # the address resolver is built from it once per process
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url.rstrip('/')}/t/{token}"

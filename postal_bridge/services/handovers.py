@@ -18,6 +18,7 @@ from postal_bridge.domain.text import nfc
 from postal_bridge.services.agencies import Caller
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.effects import record_effects
+from postal_bridge.services.geography import set_deadline
 from postal_bridge.services.labels import Printed, handover_content
 
 MAX_ITEMS = 500
@@ -100,6 +101,8 @@ def create_handover(deps: Deps, caller: Caller, cmd: CreateHandover) -> Handover
                 actor=actor,
                 description=f"Biên bản giao nhận {handover.id}",
             )
+            if target == Status.PICKED_UP:  # the post accepted the result: J is the handover day
+                set_deadline(deps, c, now)
             uow.consignments.save(c)
             wake += record_effects(uow, c, now=now)
         uow.commit()

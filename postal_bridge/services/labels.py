@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from postal_bridge.domain import s10
 from postal_bridge.domain.consignment import Consignment
 from postal_bridge.domain.errors import Conflict, NotFound, ValidationFailed
 from postal_bridge.domain.labels import (
@@ -67,7 +66,9 @@ def _parties(uow: UnitOfWork, c: Consignment) -> tuple[tuple, tuple]:
     return centre, citizen
 
 
-def label_content(uow: UnitOfWork, deps: Deps, c: Consignment, carrier_name: str) -> LabelContent:
+def label_content(
+    uow: UnitOfWork, deps: Deps, c: Consignment, carrier_name: str, extra_lines: tuple[str, ...] = ()
+) -> LabelContent:
     assert c.tracking_code
     centre, citizen = (LabelParty(n, p, a) for n, p, a in _parties(uow, c))
     sender, recipient = (centre, citizen) if c.kind == Kind.RETURN else (citizen, centre)
@@ -85,8 +86,20 @@ def label_content(uow: UnitOfWork, deps: Deps, c: Consignment, carrier_name: str
         postage_vnd=c.postage_vnd,
         handling_note=HANDLING.get(c.kind, ""),
         printed_on=deps.clock.now().astimezone(TZ).date(),
-        extra_lines=(f"Mã tra cứu: {s10.spaced(c.tracking_code)}",) if s10.is_valid(c.tracking_code) else (),
+        extra_lines=extra_lines,
     )
+
+
+def _extra_lines(deps: Deps, c: Consignment) -> tuple[str, ...]:
+    """The serving post office and the J+n deadline. Read outside any open transaction (own connection)."""
+    lines = []
+    if c.post_office_code and deps.post_offices is not None:
+        office = deps.post_offices.get(c.post_office_code)
+        if office:
+            lines.append(f"Bưu cục phụ trách: {office.name}")
+    if c.due_date:
+        lines.append(f"Hạn phát (J+n): {c.due_date:%d/%m/%Y}")
+    return tuple(lines)
 
 
 def slip_content(uow: UnitOfWork, deps: Deps, c: Consignment, carrier_name: str) -> SlipContent:
@@ -129,9 +142,9 @@ def _carrier_name(deps: Deps, c: Consignment) -> str:
 
 
 def _render_and_store(deps: Deps, c: Consignment) -> bytes:
-    name = _carrier_name(deps, c)
+    name, extra = _carrier_name(deps, c), _extra_lines(deps, c)
     with deps.uow() as uow:
-        content = label_content(uow, deps, c, name)
+        content = label_content(uow, deps, c, name, extra)
     pdf = deps.labels.render_label(content)
     with deps.uow() as uow:
         assert c.tracking_code
@@ -185,6 +198,7 @@ def _log(deps: Deps, caller: Caller, ids: list[str], document: str) -> None:
 
 
 def _stored_pdf(deps: Deps, c: Consignment) -> bytes:
+    _require_confirmed_address(c)
     if not c.tracking_code:
         raise Conflict("The consignment is not booked yet; the label exists once the courier gives a tracking code.")
     with deps.uow() as uow:
@@ -202,8 +216,9 @@ def label(
     _log(deps, caller, [c.id], "label")
     if profile == "pdf":
         return Printed(pdf, "application/pdf", f"label-{c.tracking_code}.pdf")
+    name, extra = _carrier_name(deps, c), _extra_lines(deps, c)
     with deps.uow() as uow:
-        content = label_content(uow, deps, c, _carrier_name(deps, c))
+        content = label_content(uow, deps, c, name, extra)
     return Printed(
         deps.labels.render_labels_zpl([content], FORMATS[profile]), "text/plain", f"label-{c.tracking_code}.zpl"
     )
@@ -233,8 +248,9 @@ def batch(
             raise Conflict(f"Consignment {cid} is not booked yet, so it has no label.")
         consignments.append(c)
     names = {c.carrier: _carrier_name(deps, c) for c in consignments}
+    extras = {c.id: _extra_lines(deps, c) for c in consignments}
     with deps.uow() as uow:
-        contents = [label_content(uow, deps, c, names[c.carrier]) for c in consignments]
+        contents = [label_content(uow, deps, c, names[c.carrier], extras[c.id]) for c in consignments]
     _log(deps, caller, [c.id for c in consignments], "label")
     if profile == "pdf":
         return Printed(deps.labels.render_labels(contents), "application/pdf", f"labels-{len(contents)}.pdf")
@@ -243,9 +259,15 @@ def batch(
     )
 
 
+def _require_confirmed_address(c: Consignment) -> None:
+    if c.awaiting_address_confirmation:
+        raise Conflict("The address was converted from an old commune that was split: confirm the ward first.")
+
+
 def slip(deps: Deps, caller: Caller, consignment_id: str) -> Printed:
     """The Phiếu gửi hồ sơ (A5), printed for both parties' signatures."""
     c = get_consignment(deps, caller, consignment_id)
+    _require_confirmed_address(c)
     name = _carrier_name(deps, c)
     with deps.uow() as uow:
         content = slip_content(uow, deps, c, name)

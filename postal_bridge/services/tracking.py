@@ -23,9 +23,10 @@ from postal_bridge.domain.carriers import (
 from postal_bridge.domain.consignment import Source
 from postal_bridge.domain.model import OutboxItem, OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
-from postal_bridge.domain.status import TERMINAL, implied_path
+from postal_bridge.domain.status import TERMINAL, Status, implied_path
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.effects import add_outbox, record_effects
+from postal_bridge.services.geography import set_deadline
 from postal_bridge.services.outbox import complete, handles
 
 log = logging.getLogger("postal_bridge.tracking")
@@ -135,6 +136,8 @@ def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[in
                 )
             last_change = e.occurred_at
             applied += 1
+            if Status.PICKED_UP in path:  # the post accepted the item: J is now known for certain
+                set_deadline(deps, c, e.occurred_at)
         uow.carrier_events.settle(event_id, applied=ok)
     uow.consignments.save(c)
     return applied, record_effects(uow, c, now=deps.clock.now()), confirm

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, select
 
 from postal_bridge.storage import tables as t
+from postal_bridge.storage.engine import reading
 
 
 class SqlAddressMapStore:
@@ -18,7 +19,7 @@ class SqlAddressMapStore:
 
     def get(self, carrier: str, account: str, ward_code: str) -> dict | None:
         m = t.carrier_address_map
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return conn.execute(
                 select(m.c.data).where(m.c.carrier == carrier, m.c.account == account, m.c.ward_code == ward_code)
             ).scalar()

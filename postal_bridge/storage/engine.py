@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+READONLY = "postal_bridge_readonly"
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads only (lookups beside an open unit of work must not queue behind its write lock)."""
+    return engine.connect().execution_options(**{READONLY: True})
 
 
 def make_engine(url: str) -> Engine:
@@ -28,8 +35,10 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:  # pragma: no cover
             # BEGIN IMMEDIATE takes the write lock up front, so two writers queue on busy_timeout instead of one
-            # failing with "database is locked" when it upgrades a read transaction.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # failing with "database is locked" when it upgrades a read transaction. Read-only work (see
+            # ``reading``) begins DEFERRED: under WAL it never waits for, nor blocks, a writer.
+            readonly = conn.get_execution_options().get(READONLY, False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

@@ -270,6 +270,7 @@ class SqlConsignmentRepository(_Repo):
                 documents=tuple(Document(**d) for d in (r["documents"] or [])),
             ),
             postage_vnd=r["postage_vnd"],
+            **{f: r[f] for f in _EXTRA_FIELDS},
             cod_vnd=r["cod_vnd"],
             options=dict(r["options"] or {}),
             tracking_token=r["tracking_token"],
@@ -283,6 +284,24 @@ class SqlConsignmentRepository(_Repo):
         self._loaded_versions[c.id] = c.version
         self._stored_seq[c.id] = events[-1].seq if events else 0
         return c
+
+
+# Columns stored as they are on the aggregate.
+_EXTRA_FIELDS = (
+    "address_status",
+    "address_legacy_text",
+    "address_confirmed_by",
+    "address_confirmed_at",
+    "geo_lat",
+    "geo_lon",
+    "geo_approximate",
+    "route_class",
+    "j_date",
+    "due_date",
+    "fee_vnd",
+    "payer",
+    "post_office_code",
+)
 
 
 def _consignment_row(c: Consignment) -> dict[str, Any]:
@@ -309,6 +328,7 @@ def _consignment_row(c: Consignment) -> dict[str, Any]:
         "contents": c.parcel.contents,
         "documents": [d.__dict__ for d in c.parcel.documents],
         "postage_vnd": c.postage_vnd,
+        **{f: getattr(c, f) for f in _EXTRA_FIELDS},
         "cod_vnd": c.cod_vnd,
         "options": c.options,
         "tracking_token": c.tracking_token,

@@ -5,15 +5,20 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine
 
 from postal_bridge.storage import repositories as r
+from postal_bridge.storage.engine import reading
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine) -> None:
+    """``readonly`` units of work begin DEFERRED on SQLite and may not commit (settings and catalogue lookups)."""
+
+    def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self.engine = engine
+        self.readonly = readonly
         self._conn: Connection | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
-        conn = self.engine.connect()  # transactions begin on first use (SQLAlchemy autobegin)
+        # Transactions begin on first use (SQLAlchemy autobegin).
+        conn = reading(self.engine) if self.readonly else self.engine.connect()
         self._conn = conn
         self.agencies = r.SqlAgencyRepository(conn)
         self.api_keys = r.SqlApiKeyRepository(conn)
@@ -40,6 +45,8 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self._conn is not None
+        if self.readonly:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self._conn.commit()
 
     def rollback(self) -> None:
