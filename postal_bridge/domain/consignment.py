@@ -98,6 +98,10 @@ class Consignment:
     fee_vnd: int | None = None  # our tariff's estimate; the courier's price is postage_vnd
     payer: str | None = None
     post_office_code: str | None = None
+    result_ready_at: datetime | None = None  # the one-stop system said the result exists (status 9)
+    agency_outcome: str | None = None  # pickups: accepted | supplement_required | rejected
+    agency_outcome_at: datetime | None = None
+    personal_data_purged_at: datetime | None = None  # retention ended: name, phone and street line erased
     version: int = 0
     events: list[ConsignmentEvent] = field(default_factory=list)
     # Events appended since load; the unit of work persists them and turns them into outbox rows.

@@ -34,6 +34,9 @@ class ApiKey:
     revoked_at: datetime | None = None
     scope: str = "agency"  # "admin" keys may also manage every agency's courier settings
     printer_profile: str = "pdf"  # the desk's default label format: pdf | zpl203 | zpl300
+    previous_webhook_secret: str | None = None  # also signs callbacks during the rotation overlap
+    secret_rotated_at: datetime | None = None
+    callback_disabled_at: datetime | None = None  # the receiver answered 410 Gone
 
 
 class OutboxKind(StrEnum):

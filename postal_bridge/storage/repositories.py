@@ -301,6 +301,10 @@ _EXTRA_FIELDS = (
     "fee_vnd",
     "payer",
     "post_office_code",
+    "result_ready_at",
+    "agency_outcome",
+    "agency_outcome_at",
+    "personal_data_purged_at",
 )
 
 

@@ -77,6 +77,9 @@ api_keys = Table(
     Column("revoked_at", UTCDateTime()),
     Column("scope", String(16), nullable=False, server_default="agency"),  # agency | admin
     Column("printer_profile", String(16), nullable=False, server_default="pdf"),  # pdf | zpl203 | zpl300
+    Column("previous_webhook_secret", String(100)),  # still signed with during the rotation overlap
+    Column("secret_rotated_at", UTCDateTime()),
+    Column("callback_disabled_at", UTCDateTime()),  # set when the receiver answered 410 Gone
 )
 
 consignments = Table(
@@ -131,6 +134,11 @@ consignments = Table(
     Column("fee_vnd", BigInteger),
     Column("payer", String(16)),
     Column("post_office_code", String(32)),
+    # The dossier side (one-stop system): result readiness, the agency's outcome for pickups, personal-data purge.
+    Column("result_ready_at", UTCDateTime()),
+    Column("agency_outcome", String(32)),  # accepted | supplement_required | rejected
+    Column("agency_outcome_at", UTCDateTime()),
+    Column("personal_data_purged_at", UTCDateTime()),
     Index("ix_consignments_agency_created", "agency_id", "created_at"),
     Index("ix_consignments_client_ref", "carrier", "client_ref"),
     Index("ix_consignments_next_poll", "next_poll_at"),
@@ -328,4 +336,87 @@ post_office_wards = Table(
     metadata,
     Column("post_office_code", String(32), ForeignKey("post_offices.code"), primary_key=True),
     Column("ward_code", String(5), primary_key=True),
+)
+
+dossier_events = Table(
+    "dossier_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False),
+    Column("dossier_code", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Index("ix_dossier_events_dossier", "agency_id", "dossier_code"),
+)
+
+breaches = Table(
+    "breaches",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("due_at", UTCDateTime()),
+    Column("detected_at", UTCDateTime(), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("resolved_at", UTCDateTime()),
+    UniqueConstraint("consignment_id", "kind"),
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # lost | damaged | tampered
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("record_no", String(64)),  # the biên bản of the incident
+    Column("description", Text, nullable=False),
+    Column("fault_party", String(16)),
+    Column("resolved_at", UTCDateTime()),
+    Column("resolution", Text),
+    Column("compensation_vnd", BigInteger),
+)
+
+complaints = Table(
+    "complaints",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False, index=True),
+    Column("complainant", String(16), nullable=False),  # citizen | agency
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("due_date", Date, nullable=False),  # 5 (within a province) or 7 (between provinces) working days
+    Column("resolved_at", UTCDateTime()),
+    Column("outcome", Text),
+    Column("fault_party", String(16)),
+    Column("compensation_vnd", BigInteger),
+    Column("liability_decided_at", UTCDateTime()),
+    Column("payment_due_date", Date),  # 30 days after the liability decision (Decree 47/2011 Art 26)
+    Column("paid_at", UTCDateTime()),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(100), nullable=False),
+    Column("details", JSON, nullable=False),
+    Index("ix_audit_log_subject", "subject"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("subject", String(100), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("acknowledged_at", UTCDateTime()),
 )
