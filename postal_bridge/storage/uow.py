@@ -5,7 +5,13 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine
 
 from postal_bridge.storage import repositories as r
+from postal_bridge.storage.alerts import SqlAlertRepository
+from postal_bridge.storage.audit import SqlAuditRepository
+from postal_bridge.storage.dossier_events import SqlDossierEventRepository
 from postal_bridge.storage.engine import reading
+from postal_bridge.storage.incidents import SqlComplaintRepository, SqlIncidentRepository
+from postal_bridge.storage.reports import SqlReportQueries
+from postal_bridge.storage.sla import SqlBreachRepository
 
 
 class SqlUnitOfWork:
@@ -32,6 +38,13 @@ class SqlUnitOfWork:
         self.labels = r.SqlLabelRepository(conn)
         self.handovers = r.SqlHandoverRepository(conn)
         self.prints = r.SqlPrintLogRepository(conn)
+        self.dossier_events = SqlDossierEventRepository(conn)
+        self.alerts = SqlAlertRepository(conn)
+        self.breaches = SqlBreachRepository(conn)
+        self.incidents = SqlIncidentRepository(conn)
+        self.complaints = SqlComplaintRepository(conn)
+        self.reports = SqlReportQueries(conn)
+        self.audit = SqlAuditRepository(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:
