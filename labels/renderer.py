@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 from labels.consignment_label import PDF_AUTHOR, nfc, render_label_pages
 from labels.handover import render_handover
+from labels.report import render_report
 from labels.slip import render_slip
 from postal_bridge.domain.labels import HandoverContent, LabelContent, SlipContent
+from postal_bridge.domain.reports import ReportContent
 
 
 class PdfLabelRenderer:
@@ -49,3 +51,7 @@ class PdfLabelRenderer:
 
     def render_handover(self, content: HandoverContent) -> bytes:
         return render_handover(content, author=self._author)
+
+    def render_report(self, content: ReportContent) -> bytes:
+        """A report of the province's figures or the Circular 17/2017 Art 13 periodic report (A4)."""
+        return render_report(content, author=self._author)

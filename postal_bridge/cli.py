@@ -107,6 +107,40 @@ def load_post_offices(path: str) -> None:
     sys.exit(load_post_offices_cli(_container().deps, path))
 
 
+@main.group()
+def webhooks() -> None:
+    """Callbacks to the dossier system."""
+
+
+@webhooks.command("replay")
+@click.option("--id", "ids", type=int, multiple=True, help="Outbox id to resend (repeatable).")
+@click.option("--since", default=None, help="ISO time; UTC unless an offset is given.")
+@click.option("--until", default=None, help="ISO time (exclusive).")
+@click.option("--reenable", is_flag=True, help="Re-enable endpoints disabled by 410 Gone.")
+def webhooks_replay(ids: tuple[int, ...], since: str | None, until: str | None, reenable: bool) -> None:
+    """Resend dead callbacks with their original webhook-id (receivers deduplicate on it)."""
+    from postal_bridge.domain.errors import ValidationFailed
+    from postal_bridge.services.webhooks_admin import replay_cli
+
+    container = _container()
+    try:
+        replay_cli(container.deps, ids=list(ids), since=since, until=until, reenable=reenable, echo=click.echo)
+    except ValidationFailed as exc:
+        _fail("error: " + "; ".join(_flatten(exc.errors)))
+    finally:
+        container.close()
+
+
+@main.command("purge-personal-data")
+@click.option("--older-than-years", "years", type=int, default=None, help="Retention in years (at least 5).")
+@click.option("--apply", is_flag=True, help="Erase for real; without it, only report what would be erased.")
+def purge_personal_data(years: int | None, apply: bool) -> None:
+    """Erase citizens' names, phones and street lines once the records' retention ends (TT 17/2017 Art 14)."""
+    from postal_bridge.services import privacy
+
+    sys.exit(privacy.purge_cli(_container().deps, years, apply))
+
+
 @main.command("agencies")
 def list_agencies() -> None:
     """One agency per line: CODE<TAB>Name."""

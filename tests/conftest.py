@@ -75,6 +75,12 @@ def migrated(database_url: str) -> Iterator[str]:
 
 
 TABLES_TO_CLEAN = (
+    "audit_log",
+    "alerts",
+    "breaches",
+    "incidents",
+    "complaints",
+    "dossier_events",
     "post_office_wards",
     "post_offices",
     "geocode_cache",

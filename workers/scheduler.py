@@ -7,7 +7,7 @@ import signal
 import time
 
 from postal_bridge.bootstrap import Container
-from postal_bridge.services import carriers, outbox, tracking
+from postal_bridge.services import carriers, outbox, sla, tracking
 
 log = logging.getLogger("postal_bridge.scheduler")
 
@@ -19,6 +19,7 @@ def tick(c: Container, *, poll: bool) -> tuple[int, int]:
     if poll:
         polled = tracking.poll_due(c.deps)
         polled += carriers.walk_feeds(c.deps)
+        sla.scan(c.deps)  # deadlines: each breach recorded, listed and sent once
     return relayed, polled
 
 

@@ -55,6 +55,14 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return f"{SIGNATURE_VERSION},{_digest(_key(secret), message_id, int(timestamp), body)}"
 
 
+def sign_all(secrets: Iterable[str], message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header value signed with each secret in turn, space-separated (rotation overlap)."""
+    signatures = [sign(secret, message_id, timestamp, body) for secret in secrets]
+    if not signatures:
+        raise ValueError("no webhook secret to sign with")
+    return " ".join(signatures)
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is not None:

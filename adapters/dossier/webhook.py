@@ -1,8 +1,9 @@
 """HTTP delivery of signed webhook callbacks to the dossier system.
 
 One :class:`HttpWebhookSender` holds one ``requests.Session`` so connections to the receiver are kept alive. Redirects
-are never followed (a 3xx is a failed delivery). Error texts name what went wrong but never contain the endpoint
-secret, the request body or exception messages (which could echo either).
+are never followed (a 3xx is a failed delivery, so a redirect towards an internal address is never contacted). During
+a secret rotation the message carries one signature per secret, the new one first. Error texts name what went wrong
+but never contain the endpoint secret, the request body or exception messages (which could echo either).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Self
 
 import requests
 
-from adapters.dossier.signing import HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign
+from adapters.dossier.signing import HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign_all
 from postal_bridge.domain.webhooks import DeliveryResult, WebhookDelivery
 
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -52,7 +53,7 @@ class HttpWebhookSender:
 
     def send(self, delivery: WebhookDelivery) -> DeliveryResult:
         try:
-            signature = sign(delivery.secret, delivery.message_id, delivery.timestamp, delivery.body)
+            signature = sign_all(delivery.signing_secrets, delivery.message_id, delivery.timestamp, delivery.body)
         except ValueError:
             return DeliveryResult(ok=False, error="invalid webhook secret (not whsec_ + base64)")
         headers = {

@@ -10,7 +10,22 @@ API_VERSION = "v1"
 
 
 def init_api(app: Flask) -> Api:
-    from postal_bridge.api import addresses, admin, carriers, consignments, errors, paperwork, post_offices, webhooks
+    from postal_bridge.api import (
+        addresses,
+        admin,
+        carriers,
+        consignments,
+        dossiers,
+        errors,
+        incidents,
+        paperwork,
+        post_offices,
+        privacy,
+        reports,
+        webhooks,
+        webhooks_admin,
+    )
+    from postal_bridge.domain.webhooks import webhook_events_markdown
 
     app.config.update(
         API_TITLE=API_TITLE,
@@ -27,7 +42,9 @@ def init_api(app: Flask) -> Api:
                     "Authenticate with `Authorization: Bearer <api_key>`; every POST that creates something needs "
                     "an `Idempotency-Key`. Status changes are pushed to the key's callback URL as Standard Webhooks "
                     "(`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`)."
-                ),
+                )
+                + "\n\n"
+                + webhook_events_markdown(),
             },
             "components": {
                 "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "API key"}}
@@ -41,6 +58,11 @@ def init_api(app: Flask) -> Api:
     api.register_blueprint(paperwork.blp)
     api.register_blueprint(addresses.blp)
     api.register_blueprint(post_offices.blp)
+    api.register_blueprint(dossiers.blp)
+    api.register_blueprint(incidents.blp)
+    api.register_blueprint(webhooks_admin.blp)
+    api.register_blueprint(reports.blp)
+    api.register_blueprint(privacy.blp)
     api.register_blueprint(admin.blp)
     app.register_blueprint(webhooks.bp)  # not part of the OpenAPI: couriers' own formats
     _serve_swagger_assets(app)

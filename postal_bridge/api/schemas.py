@@ -74,6 +74,7 @@ class ParcelIn(_Strict):
 class OptionsIn(_Strict):
     sandbox_scenario = fields.String(validate=validate.OneOf(["delivered", "failed_then_delivered", "returned"]))
     pickup_date = fields.Date(metadata={"description": "the day the citizen wants the pickup (pickup rounds)"})
+    awaiting_result = fields.Boolean(metadata={"description": "return registered before the result exists"})
 
 
 class ConsignmentCreateSchema(_Strict):

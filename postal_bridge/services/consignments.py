@@ -140,6 +140,11 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
     scenario = cmd.options.get("sandbox_scenario")
     if scenario is not None and (cmd.carrier != "sandbox" or scenario not in SANDBOX_SCENARIOS):
         err("options.sandbox_scenario", f"Only for carrier 'sandbox'; one of: {', '.join(SANDBOX_SCENARIOS)}.")
+    # A return may be registered before its result exists: it waits in awaiting_result, unbooked, until the dossier
+    # system says the result is ready (services.dossiers).
+    awaiting_result = bool(cmd.options.get("awaiting_result"))
+    if awaiting_result and cmd.kind != Kind.RETURN:
+        err("options.awaiting_result", "Only for a return.")
 
     dossier_code = None
     if cmd.dossier_code:
@@ -190,6 +195,7 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
 
     assert phone is not None
     return Consignment.register(
+        initial=Status.AWAITING_RESULT if awaiting_result else Status.REQUESTED,
         occurred_at=deps.clock.now(),
         actor=f"api_key:{caller.key.key_prefix}",
         id=str(uuid.uuid4()),
@@ -207,7 +213,7 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
         citizen=Party(name=nfc(cmd.citizen_name), phone=phone, address=address),
         parcel=Parcel(weight_g=cmd.weight_g, contents=nfc(cmd.contents), documents=tuple(documents)),
         cod_vnd=cmd.cod_vnd,
-        options=dict(cmd.options),
+        options={k: v for k, v in cmd.options.items() if k != "awaiting_result"},
         tracking_token=new_tracking_token(),
         address_status=address_status,
         address_legacy_text=legacy_text,

@@ -11,8 +11,9 @@ from postal_bridge.domain.consignment import Consignment
 from postal_bridge.domain.model import OutboxItem, OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.status import Status
+from postal_bridge.domain.webhooks import STATUS_CHANGED, legal_submission_time, one_stop_status
 
-EVENT_TYPE = "consignment.status_changed"
+EVENT_TYPE = STATUS_CHANGED
 
 
 def add_outbox(
@@ -38,7 +39,12 @@ def add_outbox(
 
 
 def webhook_body(c: Consignment, *, status: Status, previous: Status | None, occurred_at: datetime) -> str:
-    """The thin, stable body sent to the dossier system: ids and statuses only, never personal data."""
+    """The thin, stable body sent to the dossier system: ids and statuses only, never personal data.
+
+    ``one_stop_status`` is the one-stop status the change implies (10 only for a delivered return, never for a result
+    returned to the agency); ``legal_submission_time`` is set when a pickup is handed to the agency.
+    """
+    submitted = legal_submission_time(c.kind, status, occurred_at)
     return json.dumps(
         {
             "type": EVENT_TYPE,
@@ -51,6 +57,8 @@ def webhook_body(c: Consignment, *, status: Status, previous: Status | None, occ
                 "previous_status": previous.value if previous else None,
                 "occurred_at": occurred_at.isoformat(),
                 "tracking_code": c.tracking_code,
+                "one_stop_status": one_stop_status(c.kind, status),
+                "legal_submission_time": submitted.isoformat() if submitted else None,
             },
         },
         ensure_ascii=False,

@@ -49,8 +49,8 @@ def track(token: str):
         status=STATUS_LABELS_VI[c.status],
         finished=c.status in TERMINAL,
         kind=c.kind.value,
-        recipient=c.citizen.masked_name,
-        phone=c.citizen.phone.masked,
+        recipient="(đã xoá)" if c.personal_data_purged_at else c.citizen.masked_name,
+        phone="(đã xoá)" if c.personal_data_purged_at else c.citizen.phone.masked,
         area=f"{ward.name}, {ward.province_name}" if ward else "",
         tracking_code=c.tracking_code,
         agency_name=agency.name if agency else "",
@@ -88,4 +88,7 @@ def readyz():
 
 
 def init_web(app: Flask) -> None:
+    from postal_bridge.web import dashboard
+
     app.register_blueprint(bp)
+    app.register_blueprint(dashboard.bp)

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from postal_bridge.domain.address import Ward
+from postal_bridge.domain.alerts import Alert, WebhookRecord
 from postal_bridge.domain.carriers import (
     Capability,
     CarrierError,
@@ -44,6 +45,7 @@ from postal_bridge.domain.model import (
     Handover,
     IdempotencyRecord,
     OutboxItem,
+    OutboxKind,
     OutboxState,
     PrintRecord,
 )
@@ -89,6 +91,7 @@ TABLES = (
     "labels",
     "handovers",
     "prints",
+    "alerts",
 )
 
 
@@ -645,6 +648,111 @@ class MemoryPrintLogRepository(_Repo):
         return [c.id for c in rows][:limit]
 
 
+class MemoryAlertRepository(_Repo):
+    """``uow.alerts``: alerts, plus the webhook-endpoint and dead-letter queries (see storage/alerts.py)."""
+
+    def raise_once(self, alert: Alert) -> bool:
+        for _, a in self.tx.items("alerts"):
+            if a.kind == alert.kind and a.subject == alert.subject and a.acknowledged_at is None:
+                alert.id = a.id
+                return False
+        alert.id = max((i for i, _ in self.tx.items("alerts")), default=0) + 1
+        self.tx.put("alerts", alert.id, alert)
+        return True
+
+    def list(self, *, kind: str | None = None, subject: str | None = None, open_only: bool = False) -> list[Alert]:
+        return [
+            a
+            for _, a in self.tx.items("alerts")
+            if (kind is None or a.kind == kind)
+            and (subject is None or a.subject == subject)
+            and (not open_only or a.acknowledged_at is None)
+        ]
+
+    def acknowledge(self, alert_id: int, at: datetime) -> bool:
+        a = self.tx.get("alerts", alert_id)
+        if a is None or a.acknowledged_at is not None:
+            return False
+        a.acknowledged_at = at
+        self.tx.put("alerts", alert_id, a)
+        return True
+
+    def _key(self, api_key_id: str, **values: Any) -> bool:
+        key = self.tx.get("api_keys", api_key_id)
+        if key is None:
+            return False
+        for name, value in values.items():
+            setattr(key, name, value)
+        self.tx.put("api_keys", api_key_id, key)
+        return True
+
+    def disable_callback(self, api_key_id: str, at: datetime) -> bool:
+        key = self.tx.get("api_keys", api_key_id)
+        return key is not None and key.callback_disabled_at is None and self._key(api_key_id, callback_disabled_at=at)
+
+    def enable_callback(self, api_key_id: str) -> bool:
+        key = self.tx.get("api_keys", api_key_id)
+        return (
+            key is not None
+            and key.callback_disabled_at is not None
+            and self._key(api_key_id, callback_disabled_at=None)
+        )
+
+    def rotate_webhook_secret(self, api_key_id: str, *, new_secret: str, at: datetime) -> bool:
+        key = self.tx.get("api_keys", api_key_id)
+        return key is not None and self._key(
+            api_key_id, previous_webhook_secret=key.webhook_secret, webhook_secret=new_secret, secret_rotated_at=at
+        )
+
+    def retire_previous_secret(self, api_key_id: str) -> None:
+        self._key(api_key_id, previous_webhook_secret=None)
+
+    def webhooks(
+        self, *, state=None, ids=None, since=None, until=None, agency_id=None, limit=500
+    ) -> list[WebhookRecord]:
+        out = []
+        for _, item in self.tx.items("outbox"):
+            if item.kind != OutboxKind.NOTIFY_DOSSIER or (state is not None and item.state.value != state):
+                continue
+            if (ids is not None and item.id not in ids) or (since is not None and item.created_at < since):
+                continue
+            if until is not None and item.created_at >= until:
+                continue
+            if agency_id is not None:
+                row = self.tx.get("consignments", item.consignment_id)
+                if row is None or row.consignment.agency_id != agency_id:
+                    continue
+            body = json.loads(item.payload.get("body") or "{}")
+            out.append(
+                WebhookRecord(
+                    id=item.id,
+                    consignment_id=item.consignment_id,
+                    api_key_id=item.payload.get("api_key_id"),
+                    message_id=item.payload.get("message_id"),
+                    event_type=body.get("type"),
+                    status=(body.get("data") or {}).get("status"),
+                    state=item.state.value,
+                    attempts=item.attempts,
+                    last_error=item.last_error,
+                    created_at=item.created_at,
+                    completed_at=item.completed_at,
+                )
+            )
+        return out[:limit] if limit is not None else out
+
+    def requeue_webhooks(self, ids, *, now: datetime) -> int:
+        n = 0
+        for item_id in ids:
+            item = self.tx.get("outbox", item_id)
+            if item is None or item.kind != OutboxKind.NOTIFY_DOSSIER or item.state != OutboxState.DEAD:
+                continue
+            item.state, item.attempts, item.next_attempt_at = OutboxState.PENDING, 0, now
+            item.lease_until = item.last_error = item.completed_at = None
+            self.tx.put("outbox", item_id, item)
+            n += 1
+        return n
+
+
 class FakeUnitOfWork:
     """One transaction over a ``MemoryStore``; leaving the ``with`` block without ``commit()`` discards its writes."""
 
@@ -668,6 +776,7 @@ class FakeUnitOfWork:
         self.labels = MemoryLabelRepository(tx)
         self.handovers = MemoryHandoverRepository(tx)
         self.prints = MemoryPrintLogRepository(tx)
+        self.alerts = MemoryAlertRepository(tx)
         return self
 
     def __exit__(self, *exc: object) -> None:
