@@ -28,13 +28,12 @@ from labels.slip import (
     Column,
     Flow,
     Table,
-    draw_continuation_header,
-    draw_footer,
     draw_text_lines,
     fit_columns,
     lines_height,
     make_table,
     new_canvas,
+    paint_pages,
     para_lines,
     signature_row,
     text_block,
@@ -258,33 +257,15 @@ def draw_handover(canv: Canvas, content: HandoverContent) -> int:
     """Draw the whole record onto ``canv`` (A4 pages, ``showPage`` after each); returns the page count."""
     ensure_fonts()
     flow = layout_handover(content)
-    total = len(flow.pages)
-    handover_id = nfc(content.handover_id)
     title = nfc(content.title) or "BIÊN BẢN GIAO NHẬN HỒ SƠ"
-    for number, ops in enumerate(flow.pages, start=1):
-        canv.setFillGray(0)
-        canv.setStrokeGray(0)
-        if number > 1:
-            draw_continuation_header(
-                canv,
-                left_text=f"{title} (tiếp theo)",
-                right_text=nfc(content.created_at),
-                top=A4_HEIGHT - MARGIN,
-                page_width=A4_WIDTH,
-                margin=MARGIN,
-            )
-        for draw, top in ops:
-            draw(canv, top)
-        draw_footer(
-            canv,
-            left_text=f"Biên bản số: {handover_id} · {nfc(content.agency_name)}",
-            page=number,
-            pages=total,
-            page_width=A4_WIDTH,
-            margin=MARGIN,
-        )
-        canv.showPage()
-    return total
+    return paint_pages(
+        canv,
+        flow.pages,
+        continuation=(f"{title} (tiếp theo)", nfc(content.created_at)),
+        footer=f"Biên bản số: {nfc(content.handover_id)} · {nfc(content.agency_name)}",
+        page_size=(A4_WIDTH, A4_HEIGHT),
+        margin=MARGIN,
+    )
 
 
 def render_handover(content: HandoverContent, *, author: str = PDF_AUTHOR) -> bytes:

@@ -23,14 +23,13 @@ from labels.slip import (
     Cell,
     Column,
     Flow,
-    draw_continuation_header,
-    draw_footer,
     draw_text_lines,
     heading_block,
     line_blocks,
     lines_height,
     make_table,
     new_canvas,
+    paint_pages,
     para_lines,
     signature_row,
     text_block,
@@ -135,33 +134,15 @@ def layout_report(content: ReportContent) -> Flow:
 
 def draw_report(canv: Canvas, content: ReportContent) -> int:
     ensure_fonts()
-    page_w, page_h = page_size(content)
     flow = layout_report(content)
-    total = len(flow.pages)
-    for number, ops in enumerate(flow.pages, start=1):
-        canv.setFillGray(0)
-        canv.setStrokeGray(0)
-        if number > 1:
-            draw_continuation_header(
-                canv,
-                left_text=f"{nfc(content.title)} (tiếp theo)",
-                right_text=nfc(content.subtitle),
-                top=page_h - MARGIN,
-                page_width=page_w,
-                margin=MARGIN,
-            )
-        for draw, top in ops:
-            draw(canv, top)
-        draw_footer(
-            canv,
-            left_text=f"{nfc(content.reference)} · {nfc(content.issuer)} · lập lúc {nfc(content.generated_at)}",
-            page=number,
-            pages=total,
-            page_width=page_w,
-            margin=MARGIN,
-        )
-        canv.showPage()
-    return total
+    return paint_pages(
+        canv,
+        flow.pages,
+        continuation=(f"{nfc(content.title)} (tiếp theo)", nfc(content.subtitle)),
+        footer=f"{nfc(content.reference)} · {nfc(content.issuer)} · lập lúc {nfc(content.generated_at)}",
+        page_size=page_size(content),
+        margin=MARGIN,
+    )
 
 
 def render_report(content: ReportContent, *, author: str = PDF_AUTHOR) -> bytes:

@@ -619,36 +619,49 @@ def layout_slip(content: SlipContent) -> Flow:
     return flow
 
 
-def draw_slip(canv: Canvas, content: SlipContent) -> int:
-    """Draw the whole slip onto ``canv`` (A5 pages), ending every page with ``showPage``; returns the page count."""
-    ensure_fonts()
-    flow = layout_slip(content)
-    total = len(flow.pages)
-    slip = nfc(content.slip_number)
-    for number, ops in enumerate(flow.pages, start=1):
+def paint_pages(
+    canv: Canvas,
+    pages: list,
+    *,
+    continuation: tuple[str, str],
+    footer: str,
+    page_size: tuple[float, float],
+    margin: float,
+) -> int:
+    """Draw laid-out pages: a continuation header from page 2, the blocks, a footer with "Trang x/y" on every page."""
+    width, height = page_size
+    total = len(pages)
+    for number, ops in enumerate(pages, start=1):
         canv.setFillGray(0)
         canv.setStrokeGray(0)
         if number > 1:
             draw_continuation_header(
                 canv,
-                left_text=f"{slip_title(content)} (tiếp theo)",
-                right_text=f"Mã hồ sơ: {nfc(content.dossier_code)}",
-                top=A5_HEIGHT - MARGIN,
-                page_width=A5_WIDTH,
-                margin=MARGIN,
+                left_text=continuation[0],
+                right_text=continuation[1],
+                top=height - margin,
+                page_width=width,
+                margin=margin,
             )
         for draw, top in ops:
             draw(canv, top)
-        draw_footer(
-            canv,
-            left_text=f"Số phiếu gửi: {slip} · {nfc(content.kind_label)}",
-            page=number,
-            pages=total,
-            page_width=A5_WIDTH,
-            margin=MARGIN,
-        )
+        draw_footer(canv, left_text=footer, page=number, pages=total, page_width=width, margin=margin)
         canv.showPage()
     return total
+
+
+def draw_slip(canv: Canvas, content: SlipContent) -> int:
+    """Draw the whole slip onto ``canv`` (A5 pages), ending every page with ``showPage``; returns the page count."""
+    ensure_fonts()
+    flow = layout_slip(content)
+    return paint_pages(
+        canv,
+        flow.pages,
+        continuation=(f"{slip_title(content)} (tiếp theo)", f"Mã hồ sơ: {nfc(content.dossier_code)}"),
+        footer=f"Số phiếu gửi: {nfc(content.slip_number)} · {nfc(content.kind_label)}",
+        page_size=(A5_WIDTH, A5_HEIGHT),
+        margin=MARGIN,
+    )
 
 
 def render_slip(content: SlipContent, *, author: str = PDF_AUTHOR) -> bytes:
