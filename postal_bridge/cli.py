@@ -177,6 +177,53 @@ def create_api_key(agency_code: str, name: str, callback_url: str | None, admin:
     click.echo(f"webhook_secret={issued.webhook_secret}")
 
 
+@main.command("create-user")
+@click.option("--username", required=True, help="Sign-in name: lower-case letters, digits, '.', '_' or '-'.")
+@click.option("--role", required=True, type=click.Choice(["counter", "clerk", "admin"]), help="What the person does.")
+@click.option("--agency", "agency_code", default=None, help="Agency code (counter staff and admins).")
+@click.option("--post-office", "post_office_code", default=None, help="Post-office code (clerks).")
+@click.option("--full-name", default="", help="The person's name, as printed on handover records.")
+@click.option(
+    "--printer-profile", type=click.Choice(["pdf", "zpl203", "zpl300"]), default="pdf", help="The desk's labels."
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating one.")
+def create_user(
+    username: str,
+    role: str,
+    agency_code: str | None,
+    post_office_code: str | None,
+    full_name: str,
+    printer_profile: str,
+    password_stdin: bool,
+) -> None:
+    """Create a person's account; prints `password=…` once (it is stored only as an argon2 hash)."""
+    from postal_bridge.domain.errors import PostalBridgeError
+    from postal_bridge.services import accounts
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        _user, password = accounts.create_user(
+            _container().deps,
+            username=username,
+            role=role,
+            agency_code=agency_code,
+            post_office_code=post_office_code,
+            full_name=full_name,
+            password=password,
+            printer_profile=printer_profile,
+            actor="cli",
+        )
+    except PostalBridgeError as exc:
+        detail = "; ".join(f"{k}: {m}" for k, v in exc.errors.items() for m in _flatten(v)) if exc.errors else ""
+        _fail(f"error: {detail or exc.message}")
+    if not password_stdin:
+        click.echo(f"password={password}")
+    else:
+        click.echo(f"created {username}")
+
+
 @main.command("carrier-settings")
 @click.option("--agency", "agency_code", required=True, help="Agency code (see `postal-bridge agencies`).")
 @click.option("--carrier", default=None, help="Courier code: sandbox, vnpost, viettelpost, ghn, ghtk.")

@@ -75,6 +75,8 @@ def migrated(database_url: str) -> Iterator[str]:
 
 
 TABLES_TO_CLEAN = (
+    "user_sessions",
+    "users",
     "audit_log",
     "alerts",
     "breaches",

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from postal_bridge.domain.consignment import Consignment
-from postal_bridge.domain.model import OutboxItem, OutboxKind
+from postal_bridge.domain.model import ApiKey, OutboxItem, OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.status import Status
 from postal_bridge.domain.webhooks import STATUS_CHANGED, legal_submission_time, one_stop_status
@@ -70,18 +70,20 @@ def record_effects(uow: UnitOfWork, c: Consignment, *, now: datetime) -> list[in
     """Outbox rows for every event appended since load: a signed callback each, a label render once booked.
 
     Call after the consignment was added or saved (the rows reference it); the events are then marked handled.
+    A consignment made through an API key reports to that key's callback URL; one made by a person at the counter
+    (no key) reports to every callback URL of its agency's dossier-system keys, so the one-stop system hears of it too.
     """
+    receivers = _receivers(uow, c) if c.new_events else []
     ids: list[int] = []
-    key = uow.api_keys.get(c.api_key_id) if c.api_key_id else None
     for event in c.new_events:
-        if key is not None and key.callback_url:
+        for key in receivers:
             ids.append(
                 add_outbox(
                     uow,
                     OutboxKind.NOTIFY_DOSSIER,
                     now=now,
                     consignment_id=c.id,
-                    ordering_key=f"webhook:{c.id}",
+                    ordering_key=f"webhook:{c.id}" if len(receivers) == 1 else f"webhook:{c.id}:{key.id}",
                     payload={
                         "api_key_id": key.id,
                         "message_id": "msg_" + uuid.uuid4().hex,
@@ -95,3 +97,10 @@ def record_effects(uow: UnitOfWork, c: Consignment, *, now: datetime) -> list[in
             ids.append(add_outbox(uow, OutboxKind.RENDER_LABEL, now=now, consignment_id=c.id, payload={}))
     c.new_events.clear()
     return ids
+
+
+def _receivers(uow: UnitOfWork, c: Consignment) -> list[ApiKey]:
+    if c.api_key_id:
+        key = uow.api_keys.get(c.api_key_id)
+        return [key] if key is not None and key.callback_url else []
+    return uow.api_keys.callback_keys(c.agency_id)

@@ -66,7 +66,7 @@ def create_handover(deps: Deps, caller: Caller, cmd: CreateHandover) -> Handover
     if len(ids) != len(cmd.consignment_ids):
         raise ValidationFailed({"consignment_ids": ["A consignment appears twice."]})
     now = deps.clock.now()
-    actor = f"api_key:{caller.key.key_prefix}"
+    actor = caller.actor
     with deps.uow() as uow:
         errors: dict[str, list[str]] = {}
         loaded = []
