@@ -96,6 +96,36 @@ def seed_demo() -> None:
     demo = resources.files("postal_bridge.data").joinpath("post_offices_demo.csv")
     with resources.as_file(demo) as path, contextlib.redirect_stdout(sys.stderr):
         load_post_offices_cli(c.deps, str(path))
+    for username, role, where, full_name in DEMO_USERS:
+        password = demo_password(settings, username)
+        _ensure_demo_user(c.deps, username=username, role=role, where=where, full_name=full_name, password=password)
+        click.echo(f"user\t{username}\t{password}\t{role}")
+
+
+# username, role, agency or post-office code, full name: one of each kind of person for `make run`.
+DEMO_USERS = [
+    ("motcua.hn", "counter", "HCC-HN", "Nguyễn Thị Hoa"),
+    ("buucuc.hk", "clerk", "DEMO-HN-01", "Trần Văn Bình"),
+    ("quantri", "admin", "HCC-HN", "Lê Minh Quân"),
+]
+
+
+def demo_password(settings: Settings, username: str) -> str:
+    """A stable demo password per user, derived from the instance secret (like the demo API keys)."""
+    digest = hmac.new(settings.flask_secret().encode(), f"demo-user:{username}".encode(), hashlib.sha256)
+    return "demo-" + digest.hexdigest()[:16]
+
+
+def _ensure_demo_user(deps, *, username: str, role: str, where: str, full_name: str, password: str) -> None:
+    from postal_bridge.services import accounts
+
+    with deps.uow() as uow:
+        if uow.users.by_username(username) is not None:
+            return
+    place = {"post_office_code": where} if role == "clerk" else {"agency_code": where}
+    accounts.create_user(
+        deps, username=username, role=role, full_name=full_name, password=password, actor="seed-demo", **place
+    )
 
 
 @main.command("load-post-offices")
@@ -449,9 +479,14 @@ def _print_banner(settings: Settings, seeded: str) -> None:
         "",
         "Demo API users (one key per agency; callbacks can be set with create-api-key):",
     ]
-    for row in seeded.strip().splitlines():
-        code, key, _secret = row.split("\t")
-        lines.append(f"  {code:8s} {key}")
+    rows = [row.split("\t") for row in seeded.strip().splitlines()]
+    for row in rows:
+        if row[0] != "user":
+            lines.append(f"  {row[0]:8s} {row[1]}")
+    lines += ["", f"Sign in at {settings.public_base_url}/login (username / password / role):"]
+    for row in rows:
+        if row[0] == "user":
+            lines.append(f"  {row[1]:10s} {row[2]}  ({row[3]})")
     lines += [
         "",
         "Create another API key (with a callback URL for the dossier system):",
