@@ -6,10 +6,12 @@ Areas register their blueprints in ``AREAS`` and their navigation entries with `
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template, request
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -34,11 +36,16 @@ def init_web(app: Flask) -> None:
     init_security(app, redis_url=settings.redis_url, secure_cookies=secure)
     init_i18n(app)
     init_auth(app)
+    from postal_bridge.web.labels import init_labels
+
+    init_labels(app)
     app.extensions["postal_bridge.page_error"] = page_error
+
+    version = static_version()
 
     @app.context_processor
     def _site() -> dict[str, Any]:
-        return {"sandbox": settings.env != "production", "static_version": _static_version()}
+        return {"sandbox": settings.env != "production", "static_version": version}
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
@@ -81,13 +88,15 @@ def page_error(status: int, message: str, ref: str | None = None):
     return render_template("error.html", status=status, title=title, message=message, ref=ref), status
 
 
-def _static_version() -> str:
-    """Cache-busting for static files: the package version (files change only with a release)."""
-    if "static_version" not in g:
-        from postal_bridge import __version__
-
-        g.static_version = __version__
-    return g.static_version
+def static_version() -> str:
+    """Cache-busting for scripts and styles: a digest of the static files' names, sizes and times."""
+    root = Path(__file__).resolve().parent / "static"
+    digest = hashlib.sha1(usedforsecurity=False)
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:10]
 
 
 def wants_json() -> bool:
