@@ -15,6 +15,7 @@ from postal_bridge.domain.ports import (
     HostResolver,
     JobQueue,
     LabelRenderer,
+    SmsGateway,
     UnitOfWork,
     UnitsCatalog,
     WebhookSender,
@@ -55,6 +56,11 @@ class Deps:
     tariff: Tariff | None = None
     post_offices: PostOfficeStore | None = None
     units_catalog: UnitsCatalog | None = None  # the address resolver is built from it once per process
+    # SMS to citizens (services.sms). None: turned off for the installation (POSTAL_BRIDGE_SMS_GATEWAY=off).
+    sms: SmsGateway | None = None
+    sms_brandname: str = ""  # the registered brandname; also the default sender in front of each message
+    sms_callback_secret: str = ""  # the secret path segment of delivery-report callbacks; "" accepts none
+    sms_max_per_day: int = 5  # messages (one-time codes aside) per phone number per 24 hours
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url.rstrip('/')}/t/{token}"
