@@ -193,6 +193,8 @@ def _parse(name: str, kind: object, raw: str) -> object:
         if kind == "Path":
             return Path(raw).resolve()
     except ValueError:
-        expected = {"bool": "1 or 0", "int": "a whole number", "float": "a number"}.get(kind, "a valid value")
+        expected = {"bool": "1 or 0", "bool | None": "1 or 0", "int": "a whole number", "float": "a number"}.get(
+            kind, "a valid value"
+        )
         raise ConfigError(f"{name} must be {expected}, not {raw!r}") from None
     return raw

@@ -213,8 +213,6 @@ _P = "pickup"
 _ANY = "*"
 TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
     ("booked", _R): (
-        "{sender}: Ket qua ho so cua ban se duoc gui qua buu dien, ma buu gui {tracking_code}. "
-        "Buu ta se lien he truoc khi phat. Tra cuu: {link}",
         "{sender}: Ket qua ho so cua ban se duoc gui qua buu dien, ma buu gui {tracking_code}. Tra cuu: {link}",
         "{sender}: Ket qua ho so cua ban se duoc gui qua buu dien. Tra cuu: {link}",
     ),
