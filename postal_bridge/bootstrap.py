@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from postal_bridge.config import Settings
 from postal_bridge.domain.carriers import CarrierAdapter
-from postal_bridge.domain.ports import Clock, JobQueue, WebhookSender
+from postal_bridge.domain.ports import Clock, JobQueue, SmsGateway, WebhookSender
 from postal_bridge.services.deps import Deps
 
 if TYPE_CHECKING:
@@ -159,6 +159,7 @@ def build(
     carriers: Mapping[str, CarrierAdapter] | None = None,
     jobs: JobQueue | None = None,  # default: rq on settings.redis_url
     webhooks: WebhookSender | None = None,  # default: HTTP with Standard Webhooks signatures
+    sms: SmsGateway | bool | None = True,  # True: from settings.sms_gateway; a gateway or None to override
 ) -> Container:
     from adapters.carriers.base import CarrierEnv, MemoryTokenCache
     from adapters.dossier.webhook import HttpWebhookSender
@@ -207,9 +208,46 @@ def build(
         poll_interval_seconds=settings.poll_interval_seconds,
         known_carriers=tuple(CARRIERS),
         passwords=Argon2Hasher(),
+        sms=sms_gateway(settings) if sms is True else sms or None,
+        sms_brandname=settings.sms_brandname,
+        sms_callback_secret=settings.sms_callback_secret,
+        sms_max_per_day=settings.sms_max_per_day,
         **_geography(settings, engine),
     )
     return container
+
+
+def sms_gateway(settings: Settings) -> SmsGateway | None:
+    """The SMS gateway ``POSTAL_BRIDGE_SMS_GATEWAY`` names (None when off); delivery reports come back to
+    ``<PUBLIC_BASE_URL>/webhooks/sms/<gateway>/<SMS_CALLBACK_SECRET>`` when a secret is set."""
+    kind = settings.sms_gateway
+    if kind == "off":
+        return None
+    if kind == "console":
+        from adapters.sms.console import ConsoleSmsGateway
+
+        return ConsoleSmsGateway()
+    if kind == "esms":
+        from adapters.sms import esms
+
+        callback = None
+        if settings.sms_callback_secret:
+            callback = f"{settings.public_base_url}/webhooks/sms/esms/{settings.sms_callback_secret}"
+        return esms.EsmsGateway(
+            api_key=settings.sms_api_key,
+            secret_key=settings.sms_secret_key,
+            brandname=settings.sms_brandname,
+            base_url=settings.sms_base_url or esms.DEFAULT_BASE_URL,
+            sandbox=bool(settings.sms_sandbox),
+            callback_url=callback,
+        )
+    from adapters.sms import speedsms
+
+    return speedsms.SpeedSmsGateway(
+        access_token=settings.sms_api_key,
+        brandname=settings.sms_brandname,
+        base_url=settings.sms_base_url or speedsms.DEFAULT_BASE_URL,
+    )
 
 
 def _geography(settings: Settings, engine: Engine) -> dict:

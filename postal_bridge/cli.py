@@ -287,6 +287,32 @@ def carrier_settings_cmd(agency_code: str, carrier: str | None, show: bool, pair
         _fail(f"error: {detail}")
 
 
+@main.command("sms-settings")
+@click.option("--agency", "agency_code", required=True, help="Agency code (see `postal-bridge agencies`).")
+@click.option("--show", is_flag=True, help="Print the agency's SMS settings.")
+@click.argument("pairs", nargs=-1)
+def sms_settings_cmd(agency_code: str, show: bool, pairs: tuple[str, ...]) -> None:
+    """An agency's SMS to citizens: enabled=1|0, sender=<short name, ≤ 11 characters>, hotline=<phone> (key= clears)."""
+    from postal_bridge.domain.errors import PostalBridgeError
+    from postal_bridge.services import sms
+
+    deps = _container().deps
+    try:
+        if pairs:
+            bad = [p for p in pairs if "=" not in p]
+            if bad:
+                _fail(f"error: settings are key=value pairs, not {bad[0]!r}")
+            sms.configure_sms(deps, agency_code=agency_code, values=dict(p.split("=", 1) for p in pairs))
+        elif not show:
+            _fail("error: give key=value pairs to store, or --show")
+        agency, settings = sms.sms_settings(deps, agency_code)
+        state = "enabled" if settings.enabled else "disabled"
+        click.echo(f"{agency.code}\t{state}\tsender={settings.sender or ''}\thotline={settings.hotline or ''}")
+    except PostalBridgeError as exc:
+        detail = "; ".join(_flatten(exc.errors)) if exc.errors else exc.message
+        _fail(f"error: {detail}")
+
+
 def _flatten(errors: object) -> list[str]:
     if isinstance(errors, dict):
         return [m for v in errors.values() for m in _flatten(v)]

@@ -7,6 +7,7 @@ Nothing here opens a connection.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -51,6 +52,15 @@ class Settings:
     geocoder_user_agent: str = "postal-bridge (one-stop postal bridge)"
     geocoder_min_delay: float = 1.0
     geocoder_timeout: float = 5.0
+    # SMS to citizens (services.sms): console (the demo: stdout and the log) | esms | speedsms | off.
+    sms_gateway: str = "console"
+    sms_base_url: str = ""  # default: the gateway's own (https://rest.esms.vn, https://api.speedsms.vn)
+    sms_api_key: str = field(default="", repr=False)  # eSMS ApiKey; SpeedSMS access token
+    sms_secret_key: str = field(default="", repr=False)  # eSMS SecretKey
+    sms_brandname: str = ""  # the registered brandname (tên định danh), ≤ 11 characters
+    sms_sandbox: bool | None = None  # default: on unless ENV=production (eSMS Sandbox=1: checked, not sent)
+    sms_callback_secret: str = field(default="", repr=False)  # /webhooks/sms/<gateway>/<secret>; "" = no reports
+    sms_max_per_day: int = 5  # messages per phone number per 24 hours (one-time codes aside)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -105,8 +115,10 @@ class Settings:
                 raise ConfigError(f"{PREFIX}{name.upper()} points to {path!r}, which is not a readable file")
         if s.env == "production" and not s.secret_key:
             raise ConfigError(f"{PREFIX}SECRET_KEY is required when {PREFIX}ENV=production")
+        sandbox = _check_sms(s, base)
         return replace(
             s,
+            sms_sandbox=sandbox,
             database_url=db,
             public_base_url=base.rstrip("/"),
             poll_interval_seconds=s.poll_interval_seconds or max(s.sandbox_step_seconds, 1.0),
@@ -125,10 +137,49 @@ class Settings:
         return path.read_text().strip()
 
 
+SMS_GATEWAYS = ("console", "esms", "speedsms", "off")
+_SECRET_CHARS = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+def _check_sms(s: Settings, base_url: str) -> bool:
+    """Validate the SMS settings; returns whether the gateway's sandbox is on (default: on unless production)."""
+    from postal_bridge.domain.sms import check_base_url, check_sender
+
+    if s.sms_gateway not in SMS_GATEWAYS:
+        raise ConfigError(f"{PREFIX}SMS_GATEWAY must be one of {', '.join(SMS_GATEWAYS)}, not {s.sms_gateway!r}")
+    sandbox = s.env != "production" if s.sms_sandbox is None else s.sms_sandbox
+    if s.sms_base_url and urlsplit(s.sms_base_url).scheme not in ("http", "https"):
+        raise ConfigError(f"{PREFIX}SMS_BASE_URL must be an http(s) URL")
+    if s.sms_brandname and (problem := check_sender(s.sms_brandname)):
+        raise ConfigError(f"{PREFIX}SMS_BRANDNAME {problem}")
+    if s.sms_callback_secret and not _SECRET_CHARS.fullmatch(s.sms_callback_secret):
+        raise ConfigError(f"{PREFIX}SMS_CALLBACK_SECRET must be 16 to 128 characters of A-Z a-z 0-9 _ -")
+    if s.sms_max_per_day < 1:
+        raise ConfigError(f"{PREFIX}SMS_MAX_PER_DAY must be at least 1, not {s.sms_max_per_day}")
+    if s.sms_gateway == "esms":
+        for name in ("sms_api_key", "sms_secret_key", "sms_brandname"):
+            if not getattr(s, name):
+                raise ConfigError(f"{PREFIX}{name.upper()} is required when {PREFIX}SMS_GATEWAY=esms")
+    if s.sms_gateway == "speedsms":
+        if not s.sms_api_key:
+            raise ConfigError(f"{PREFIX}SMS_API_KEY (the SpeedSMS access token) is required when SMS_GATEWAY=speedsms")
+        if sandbox:
+            raise ConfigError(
+                f"{PREFIX}SMS_SANDBOX must be 0 with SMS_GATEWAY=speedsms: SpeedSMS has no sandbox, every message "
+                "is real and charged (use console to try things out)"
+            )
+    if s.sms_gateway != "off":
+        try:
+            check_base_url(base_url)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}PUBLIC_BASE_URL {exc} (or set {PREFIX}SMS_GATEWAY=off)") from None
+    return sandbox
+
+
 def _parse(name: str, kind: object, raw: str) -> object:
     kind = str(kind)
     try:
-        if kind == "bool":
+        if kind in ("bool", "bool | None"):
             low = raw.strip().lower()
             if low in ("1", "true", "yes", "on"):
                 return True
@@ -142,6 +193,8 @@ def _parse(name: str, kind: object, raw: str) -> object:
         if kind == "Path":
             return Path(raw).resolve()
     except ValueError:
-        expected = {"bool": "1 or 0", "int": "a whole number", "float": "a number"}.get(kind, "a valid value")
+        expected = {"bool": "1 or 0", "bool | None": "1 or 0", "int": "a whole number", "float": "a number"}.get(
+            kind, "a valid value"
+        )
         raise ConfigError(f"{name} must be {expected}, not {raw!r}") from None
     return raw

@@ -45,6 +45,7 @@ class OutboxKind(StrEnum):
     RENDER_LABEL = "render_label"
     NOTIFY_DOSSIER = "notify_dossier"
     APPLY_TRACKING = "apply_tracking"  # fold a consignment's newly stored courier events
+    SEND_SMS = "send_sms"  # one text to a citizen (services.sms), not before its sending time
 
 
 class OutboxState(StrEnum):

@@ -22,6 +22,14 @@ from postal_bridge.domain.model import (
     User,
     UserSession,
 )
+from postal_bridge.domain.sms import (
+    SmsMessage,
+    SmsReport,
+    SmsReportRequest,
+    SmsSendResult,
+    SmsSettings,
+    SmsStatus,
+)
 from postal_bridge.domain.webhooks import DeliveryResult, WebhookDelivery
 
 
@@ -45,6 +53,23 @@ class LabelRenderer(Protocol):
 
 class WebhookSender(Protocol):
     def send(self, delivery: WebhookDelivery) -> DeliveryResult: ...
+
+
+class SmsGateway(Protocol):
+    """An SMS gateway account (eSMS, SpeedSMS, the console).
+
+    ``send`` hands one message over, using ``message.id`` as the request id the gateway deduplicates on (eSMS
+    ``RequestId``), and returns the gateway's id for it. It raises ``SmsTransientError`` when trying again later can
+    help (timeouts, 5xx, rate limits, account problems a person can fix) and ``SmsPermanentError`` when this message
+    can never go out (bad or blocked number, refused content). ``parse_reports`` reads a delivery report that reached
+    ``/webhooks/sms/<name>/<secret>``; it raises ``SmsReportInvalid`` for a body not in the gateway's format.
+    """
+
+    name: str
+
+    def send(self, message: SmsMessage) -> SmsSendResult: ...
+
+    def parse_reports(self, request: SmsReportRequest) -> list[SmsReport]: ...
 
 
 class JobQueue(Protocol):
@@ -241,6 +266,45 @@ class PasswordHasher(Protocol):
     def needs_rehash(self, password_hash: str) -> bool: ...
 
 
+class SmsRepository(Protocol):
+    """Messages to citizens and each agency's SMS settings. Status changes are conditional updates (no lost writes
+    between a worker marking a message sent and a delivery report marking it delivered)."""
+
+    def add(self, message: SmsMessage) -> bool:
+        """Store a new message; False (nothing stored) when its dedupe key is already taken."""
+        ...
+
+    def get(self, message_id: str) -> SmsMessage | None: ...
+
+    def by_gateway_id(self, gateway: str, gateway_message_id: str) -> SmsMessage | None: ...
+
+    def has_dedupe_key(self, dedupe_key: str) -> bool: ...
+
+    def count_recent(self, phone: str, *, since: datetime, exclude_events: Sequence[str]) -> int:
+        """Messages to this phone created since ``since`` that were not skipped, except ``exclude_events``."""
+        ...
+
+    def mark_sent(self, message_id: str, *, gateway: str, gateway_message_id: str | None, at: datetime) -> None:
+        """Record the hand-over; the status moves to sent only from queued (a report may have come first)."""
+        ...
+
+    def settle(self, message_id: str, *, status: SmsStatus, error: str | None, at: datetime) -> bool:
+        """Queued → failed / skipped with the reason; False when the message was no longer queued."""
+        ...
+
+    def reschedule(self, message_id: str, *, at: datetime, error: str | None = None) -> None: ...
+
+    def apply_report(self, message_id: str, *, status: SmsStatus, error: str | None, at: datetime) -> bool:
+        """Queued or sent → delivered / failed; False when the message already had a final status."""
+        ...
+
+    def for_consignment(self, consignment_id: str) -> list[SmsMessage]: ...
+
+    def settings(self, agency_id: str) -> SmsSettings | None: ...
+
+    def put_settings(self, settings: SmsSettings) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction per command. Leaving the ``with`` block without ``commit()`` rolls back."""
 
@@ -257,6 +321,7 @@ class UnitOfWork(Protocol):
     handovers: HandoverRepository
     prints: PrintLogRepository
     users: UserRepository
+    sms: SmsRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

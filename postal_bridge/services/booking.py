@@ -109,7 +109,7 @@ def book(deps: Deps, item: OutboxItem) -> list[int]:
                 )
             )
         uow.consignments.save(c)
-        ids += record_effects(uow, c, now=now)
+        ids += record_effects(uow, c, now=now, deps=deps)
         complete(uow, item, deps)
         uow.commit()
     if not isinstance(result, CarrierError) and c.tracking_code == result.carrier_ref:

@@ -68,7 +68,7 @@ def create_consignment(
         enrich(deps, consignment, caller.agency, ward, now=now)
         with deps.uow() as uow:
             uow.consignments.add(consignment)
-            ids = record_effects(uow, consignment, now=now)
+            ids = record_effects(uow, consignment, now=now, deps=deps)
             if consignment.status == Status.REQUESTED and not consignment.awaiting_address_confirmation:
                 ids.append(add_outbox(uow, OutboxKind.BOOK, now=now, consignment_id=consignment.id, payload={}))
             body = render(consignment)
@@ -342,7 +342,7 @@ def cancel_consignment(deps: Deps, caller: Caller, consignment_id: str, *, reaso
         now = deps.clock.now()
         tell_courier = c.cancel(occurred_at=now, actor=caller.actor, reason=reason)
         uow.consignments.save(c)
-        ids = record_effects(uow, c, now=now)
+        ids = record_effects(uow, c, now=now, deps=deps)
         if tell_courier:
             ids.append(
                 add_outbox(

@@ -16,6 +16,7 @@ from postal_bridge.domain.ports import (
     JobQueue,
     LabelRenderer,
     PasswordHasher,
+    SmsGateway,
     UnitOfWork,
     UnitsCatalog,
     WebhookSender,
@@ -57,6 +58,11 @@ class Deps:
     post_offices: PostOfficeStore | None = None
     units_catalog: UnitsCatalog | None = None  # the address resolver is built from it once per process
     passwords: PasswordHasher | None = None  # argon2id for people who sign in to the pages
+    # SMS to citizens (services.sms). None: turned off for the installation (POSTAL_BRIDGE_SMS_GATEWAY=off).
+    sms: SmsGateway | None = None
+    sms_brandname: str = ""  # the registered brandname; also the default sender in front of each message
+    sms_callback_secret: str = ""  # the secret path segment of delivery-report callbacks; "" accepts none
+    sms_max_per_day: int = 5  # messages (one-time codes aside) per phone number per 24 hours
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url.rstrip('/')}/t/{token}"

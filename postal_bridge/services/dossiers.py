@@ -38,6 +38,7 @@ from postal_bridge.domain.model import OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.status import Kind, Status
 from postal_bridge.domain.text import nfc
+from postal_bridge.services import sms
 from postal_bridge.services.agencies import Caller
 from postal_bridge.services.consignments import new_tracking_token
 from postal_bridge.services.deps import Deps
@@ -123,7 +124,10 @@ def receive_event(
                 apply_outcome(c, event_type, at=at)
             if action != Action.NONE:
                 uow.consignments.save(c)
-                wake += record_effects(uow, c, now=now)
+                wake += record_effects(uow, c, now=now, deps=deps)
+            if action in (Action.BOOKING_STARTED, Action.AWAITING_ADDRESS):
+                early = sms.queue_result_ready_early(uow, deps, c, ready_at=at)  # NĐ 61/2018 Art 20.4
+                wake += [early] if early is not None else []
             if action == Action.BOOKING_STARTED:
                 wake.append(add_outbox(uow, OutboxKind.BOOK, now=now, consignment_id=c.id, payload={}))
             if tell_courier:
@@ -131,7 +135,7 @@ def receive_event(
             applied.append(_entry(c, before, action))
         if paper_return is not None:
             uow.consignments.add(paper_return)
-            wake += record_effects(uow, paper_return, now=now)
+            wake += record_effects(uow, paper_return, now=now, deps=deps)
             if not paper_return.awaiting_address_confirmation:
                 wake.append(add_outbox(uow, OutboxKind.BOOK, now=now, consignment_id=paper_return.id, payload={}))
             applied.append(_entry(paper_return, None, Action.CREATED))

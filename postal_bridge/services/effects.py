@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postal_bridge.domain.consignment import Consignment
 from postal_bridge.domain.model import ApiKey, OutboxItem, OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.status import Status
 from postal_bridge.domain.webhooks import STATUS_CHANGED, legal_submission_time, one_stop_status
+
+if TYPE_CHECKING:
+    from postal_bridge.services.deps import Deps
 
 EVENT_TYPE = STATUS_CHANGED
 
@@ -24,12 +27,13 @@ def add_outbox(
     consignment_id: str | None,
     payload: dict[str, Any],
     ordering_key: str | None = None,
+    not_before: datetime | None = None,
 ) -> int:
     item = OutboxItem(
         kind=kind,
         payload=payload,
         created_at=now,
-        next_attempt_at=now,
+        next_attempt_at=not_before or now,
         consignment_id=consignment_id,
         ordering_key=ordering_key,
     )
@@ -66,14 +70,17 @@ def webhook_body(c: Consignment, *, status: Status, previous: Status | None, occ
     )
 
 
-def record_effects(uow: UnitOfWork, c: Consignment, *, now: datetime) -> list[int]:
-    """Outbox rows for every event appended since load: a signed callback each, a label render once booked.
+def record_effects(uow: UnitOfWork, c: Consignment, *, now: datetime, deps: Deps) -> list[int]:
+    """Outbox rows for every event appended since load: a signed callback each, a label render once booked, and the
+    citizen's SMS for each change that has a template (``services.sms``: once per event, deduplicated).
 
     Call after the consignment was added or saved (the rows reference it); the events are then marked handled.
     A consignment made through an API key reports to that key's callback URL; one made by a person at the counter
     (no key) reports to every callback URL of its agency's dossier-system keys, so the one-stop system hears of it too.
     """
     receivers = _receivers(uow, c) if c.new_events else []
+    from postal_bridge.services import sms
+
     ids: list[int] = []
     for event in c.new_events:
         for key in receivers:
@@ -95,6 +102,7 @@ def record_effects(uow: UnitOfWork, c: Consignment, *, now: datetime) -> list[in
             )
         if event.status == Status.BOOKED:
             ids.append(add_outbox(uow, OutboxKind.RENDER_LABEL, now=now, consignment_id=c.id, payload={}))
+    ids += sms.queue_for_events(uow, deps, c, c.new_events)
     c.new_events.clear()
     return ids
 

@@ -104,7 +104,7 @@ def create_handover(deps: Deps, caller: Caller, cmd: CreateHandover) -> Handover
             if target == Status.PICKED_UP:  # the post accepted the result: J is the handover day
                 set_deadline(deps, c, now)
             uow.consignments.save(c)
-            wake += record_effects(uow, c, now=now)
+            wake += record_effects(uow, c, now=now, deps=deps)
         uow.commit()
     deps.wake(wake)
     return handover

@@ -139,7 +139,7 @@ def open_incident(
         uow.incidents.add(incident)
         if ends:
             uow.consignments.save(c)
-            ids = record_effects(uow, c, now=now)
+            ids = record_effects(uow, c, now=now, deps=deps)
         uow.commit()
     deps.wake(ids)
     return incident, c

@@ -52,7 +52,7 @@ def _schedule(deps: Deps, kind: OutboxKind) -> tuple[int, ...]:
 
 def process(deps: Deps, item_id: int) -> str:
     """Run one outbox item if it is ours to run. Returns what happened: skipped, done, retry or dead."""
-    from postal_bridge.services import booking, labels, notify, tracking  # noqa: F401 - registers the handlers
+    from postal_bridge.services import booking, labels, notify, sms, tracking  # noqa: F401 - registers the handlers
 
     now = deps.clock.now()
     with deps.uow() as uow:

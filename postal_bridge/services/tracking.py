@@ -140,7 +140,7 @@ def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[in
                 set_deadline(deps, c, e.occurred_at)
         uow.carrier_events.settle(event_id, applied=ok)
     uow.consignments.save(c)
-    return applied, record_effects(uow, c, now=deps.clock.now()), confirm
+    return applied, record_effects(uow, c, now=deps.clock.now(), deps=deps), confirm
 
 
 @handles(OutboxKind.APPLY_TRACKING)

@@ -123,4 +123,7 @@ class SqlAuditRepository:
                 update(t.carrier_events).where(t.carrier_events.c.consignment_id.in_(chunk)).values(raw=None)
             )
             self.conn.execute(delete(t.idempotency_keys).where(t.idempotency_keys.c.resource_id.in_(chunk)))
+            self.conn.execute(  # the texts carry no personal data; the number they went to does
+                update(t.sms_messages).where(t.sms_messages.c.consignment_id.in_(chunk)).values(phone="")
+            )
         return erased

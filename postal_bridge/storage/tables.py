@@ -450,3 +450,37 @@ user_sessions = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
 )
+
+sms_messages = Table(
+    "sms_messages",
+    metadata,
+    Column("id", String(40), primary_key=True),  # also the request id the gateway deduplicates on
+    Column("agency_id", String(36), ForeignKey("agencies.id")),
+    Column("consignment_id", String(36), ForeignKey("consignments.id")),
+    Column("event", String(32), nullable=False),
+    Column("phone", String(16), nullable=False),  # E.164; "" once personal data was purged
+    Column("text", String(400), nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("dedupe_key", String(200), unique=True),  # one message per (consignment, event, event seq)
+    Column("status", String(16), nullable=False),  # queued | sent | delivered | failed | skipped
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("scheduled_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Column("delivered_at", UTCDateTime()),
+    Column("gateway", String(16)),
+    Column("gateway_message_id", String(100)),
+    Column("error", String(500)),
+    Index("ix_sms_messages_consignment", "consignment_id", "created_at"),
+    Index("ix_sms_messages_phone_created", "phone", "created_at"),
+    Index("ix_sms_messages_gateway_id", "gateway", "gateway_message_id"),
+)
+
+sms_settings = Table(
+    "sms_settings",
+    metadata,
+    Column("agency_id", String(36), ForeignKey("agencies.id"), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("sender", String(11)),  # the short name in front of each message
+    Column("hotline", String(16)),  # E.164
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

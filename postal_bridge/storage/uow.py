@@ -12,6 +12,7 @@ from postal_bridge.storage.engine import reading
 from postal_bridge.storage.incidents import SqlComplaintRepository, SqlIncidentRepository
 from postal_bridge.storage.reports import SqlReportQueries
 from postal_bridge.storage.sla import SqlBreachRepository
+from postal_bridge.storage.sms import SqlSmsRepository
 
 
 class SqlUnitOfWork:
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.complaints = SqlComplaintRepository(conn)
         self.reports = SqlReportQueries(conn)
         self.audit = SqlAuditRepository(conn)
+        self.sms = SqlSmsRepository(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -49,6 +49,15 @@ from postal_bridge.domain.model import (
     OutboxState,
     PrintRecord,
 )
+from postal_bridge.domain.sms import (
+    SmsMessage,
+    SmsReport,
+    SmsReportInvalid,
+    SmsReportRequest,
+    SmsSendResult,
+    SmsSettings,
+    SmsStatus,
+)
 from postal_bridge.domain.status import TERMINAL
 from postal_bridge.domain.webhooks import DeliveryResult, WebhookDelivery
 from postal_bridge.services import agencies
@@ -92,6 +101,8 @@ TABLES = (
     "handovers",
     "prints",
     "alerts",
+    "sms_messages",
+    "sms_settings",
 )
 
 
@@ -760,6 +771,78 @@ class MemoryAlertRepository(_Repo):
         return n
 
 
+class MemorySmsRepository(_Repo):
+    """Mirrors ``SqlSmsRepository``: UNIQUE dedupe_key; status changes only from the states the SQL allows."""
+
+    def add(self, message: SmsMessage) -> bool:
+        if self.tx.has("sms_messages", message.id) or (message.dedupe_key and self.has_dedupe_key(message.dedupe_key)):
+            return False
+        self.tx.put("sms_messages", message.id, message)
+        return True
+
+    def get(self, message_id: str) -> SmsMessage | None:
+        return self.tx.get("sms_messages", message_id)
+
+    def by_gateway_id(self, gateway: str, gateway_message_id: str) -> SmsMessage | None:
+        return next(
+            (
+                m
+                for _, m in self.tx.items("sms_messages")
+                if m.gateway == gateway and m.gateway_message_id == gateway_message_id
+            ),
+            None,
+        )
+
+    def has_dedupe_key(self, dedupe_key: str) -> bool:
+        return any(m.dedupe_key == dedupe_key for _, m in self.tx.items("sms_messages"))
+
+    def count_recent(self, phone: str, *, since: datetime, exclude_events: Sequence[str]) -> int:
+        return sum(
+            1
+            for _, m in self.tx.items("sms_messages")
+            if m.phone == phone
+            and m.created_at >= since
+            and m.status != SmsStatus.SKIPPED
+            and m.event not in exclude_events
+        )
+
+    def _update(self, message_id: str, allowed: Sequence[SmsStatus] | None, **values: Any) -> bool:
+        m = self.get(message_id)
+        if m is None or (allowed is not None and m.status not in allowed):
+            return False
+        self.tx.put("sms_messages", message_id, replace(m, **values))
+        return True
+
+    def mark_sent(self, message_id: str, *, gateway: str, gateway_message_id: str | None, at: datetime) -> None:
+        m = self.get(message_id)
+        if m is not None:
+            status = SmsStatus.SENT if m.status == SmsStatus.QUEUED else m.status
+            self._update(
+                message_id, None, status=status, gateway=gateway, gateway_message_id=gateway_message_id, sent_at=at
+            )
+
+    def settle(self, message_id: str, *, status: SmsStatus, error: str | None, at: datetime) -> bool:
+        return self._update(message_id, [SmsStatus.QUEUED], status=status, error=error)
+
+    def reschedule(self, message_id: str, *, at: datetime, error: str | None = None) -> None:
+        extra = {"error": error} if error is not None else {}
+        self._update(message_id, [SmsStatus.QUEUED], scheduled_at=at, **extra)
+
+    def apply_report(self, message_id: str, *, status: SmsStatus, error: str | None, at: datetime) -> bool:
+        extra = {"delivered_at": at} if status == SmsStatus.DELIVERED else {"error": error or "reported undelivered"}
+        return self._update(message_id, [SmsStatus.QUEUED, SmsStatus.SENT], status=status, **extra)
+
+    def for_consignment(self, consignment_id: str) -> list[SmsMessage]:
+        rows = [m for _, m in self.tx.items("sms_messages") if m.consignment_id == consignment_id]
+        return sorted(rows, key=lambda m: (m.created_at, m.id))
+
+    def settings(self, agency_id: str) -> SmsSettings | None:
+        return self.tx.get("sms_settings", agency_id)
+
+    def put_settings(self, settings: SmsSettings) -> None:
+        self.tx.put("sms_settings", settings.agency_id, settings)
+
+
 class FakeUnitOfWork:
     """One transaction over a ``MemoryStore``; leaving the ``with`` block without ``commit()`` discards its writes."""
 
@@ -784,6 +867,7 @@ class FakeUnitOfWork:
         self.handovers = MemoryHandoverRepository(tx)
         self.prints = MemoryPrintLogRepository(tx)
         self.alerts = MemoryAlertRepository(tx)
+        self.sms = MemorySmsRepository(tx)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -899,6 +983,32 @@ class FakeLabelRenderer:
 
     def render_labels(self, contents: list[LabelContent]) -> bytes:
         return b"\n".join(self.render_label(c) for c in contents)
+
+
+class RecordingSmsGateway:
+    """Records every message handed over; raises scripted errors first (FIFO). Reports: JSON ``{id, status}``."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.sent: list[SmsMessage] = []
+        self.script: deque[Exception] = deque()
+
+    def fail_next(self, *errors: Exception) -> None:
+        self.script.extend(errors)
+
+    def send(self, message: SmsMessage) -> SmsSendResult:
+        self.sent.append(copy.deepcopy(message))
+        if self.script:
+            raise self.script.popleft()
+        return SmsSendResult(gateway=self.name, gateway_message_id=f"rec-{len(self.sent)}")
+
+    def parse_reports(self, request: SmsReportRequest) -> list[SmsReport]:
+        try:
+            data = json.loads(request.body)
+            return [SmsReport(status=SmsStatus(data["status"]), gateway_message_id=data["id"], error=data.get("error"))]
+        except (ValueError, KeyError, TypeError):
+            raise SmsReportInvalid("expected {id, status}") from None
 
 
 # --------------------------------------------------------------------------------------------------------------------

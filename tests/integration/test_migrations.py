@@ -24,6 +24,8 @@ TABLES = {
     "outbox",
     "idempotency_keys",
     "labels",
+    "sms_messages",
+    "sms_settings",
     "alembic_version",
 }
 

@@ -1,0 +1,1 @@
+"""SMS gateways behind ``postal_bridge.domain.ports.SmsGateway``: eSMS, SpeedSMS and the console (demo)."""
