@@ -96,6 +96,10 @@ class ConsignmentRepository(Protocol):
 
     def by_token(self, token: str) -> Consignment | None: ...
 
+    def get_many(self, consignment_ids: Sequence[str]) -> dict[str, Consignment]:
+        """Several consignments at once (unknown ids are left out); each may then be saved."""
+        ...
+
     def save(self, consignment: Consignment) -> None: ...
 
     def search(

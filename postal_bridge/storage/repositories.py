@@ -138,6 +138,22 @@ class SqlConsignmentRepository(_Repo):
         row = self.conn.execute(select(_C).where(_C.c.tracking_token == token)).mappings().first()
         return self._load(row) if row else None
 
+    def get_many(self, consignment_ids: Sequence[str]) -> dict[str, Consignment]:
+        """Several consignments with their events in two queries per 500 ids (a clerk's batch of scans)."""
+        out: dict[str, Consignment] = {}
+        ids = list(dict.fromkeys(consignment_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = list(self.conn.execute(select(_C).where(_C.c.id.in_(chunk))).mappings())
+            events: dict[str, list[Any]] = {r["id"]: [] for r in rows}
+            for e in self.conn.execute(
+                select(_E).where(_E.c.consignment_id.in_(chunk)).order_by(_E.c.consignment_id, _E.c.seq)
+            ).mappings():
+                events[e["consignment_id"]].append(e)
+            for r in rows:
+                out[r["id"]] = self._load(r, events[r["id"]])
+        return out
+
     def save(self, c: Consignment) -> None:
         """Write changes with an optimistic version check, so two workers never overwrite each other silently."""
         loaded = self._loaded_versions.get(c.id)
@@ -226,7 +242,11 @@ class SqlConsignmentRepository(_Repo):
             )
             self._stored_seq[c.id] = fresh[-1].seq
 
-    def _load(self, r: Any) -> Consignment:
+    def _load(self, r: Any, event_rows: Sequence[Any] | None = None) -> Consignment:
+        if event_rows is None:
+            event_rows = list(
+                self.conn.execute(select(_E).where(_E.c.consignment_id == r["id"]).order_by(_E.c.seq)).mappings()
+            )
         events = [
             ConsignmentEvent(
                 status=Status(e["status"]),
@@ -238,7 +258,7 @@ class SqlConsignmentRepository(_Repo):
                 description=e["description"],
                 seq=e["seq"],
             )
-            for e in self.conn.execute(select(_E).where(_E.c.consignment_id == r["id"]).order_by(_E.c.seq)).mappings()
+            for e in event_rows
         ]
         c = Consignment(
             id=r["id"],
@@ -305,6 +325,8 @@ _EXTRA_FIELDS = (
     "agency_outcome",
     "agency_outcome_at",
     "personal_data_purged_at",
+    "citizen_id_type",
+    "citizen_id_last4",
 )
 
 
@@ -653,6 +675,12 @@ class SqlHandoverRepository(_Repo):
                 created_at=h.created_at,
                 created_by=h.created_by,
                 place=h.place,
+                post_signatory=h.post_signatory,
+                agency_signatory=h.agency_signatory,
+                agency_confirmed_by=h.agency_confirmed_by,
+                missing_ids=list(h.missing_ids) or None,
+                note=h.note,
+                session_id=h.session_id,
             )
         )
         self.conn.execute(
@@ -683,6 +711,12 @@ class SqlHandoverRepository(_Repo):
             created_at=row["created_at"],
             created_by=row["created_by"],
             place=row["place"],
+            post_signatory=row["post_signatory"],
+            agency_signatory=row["agency_signatory"],
+            agency_confirmed_by=row["agency_confirmed_by"],
+            missing_ids=list(row["missing_ids"] or []),
+            note=row["note"] or "",
+            session_id=row["session_id"],
         )
 
 

@@ -315,6 +315,14 @@ class MemoryConsignmentRepository(_Repo):
         row = next((r for _, r in self.tx.items("consignments") if r.consignment.tracking_token == token), None)
         return self._load(row) if row else None
 
+    def get_many(self, consignment_ids: Sequence[str]) -> dict[str, Consignment]:
+        out = {}
+        for cid in dict.fromkeys(consignment_ids):
+            c = self.get(cid)
+            if c is not None:
+                out[cid] = c
+        return out
+
     def save(self, c: Consignment) -> None:
         loaded = self._loaded_versions.get(c.id)
         if loaded is None:
