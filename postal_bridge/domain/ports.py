@@ -102,6 +102,10 @@ class ConsignmentRepository(Protocol):
 
     def save(self, consignment: Consignment) -> None: ...
 
+    def save_many(self, consignments: Sequence[Consignment]) -> None:
+        """``save`` for several at once; ``Conflict`` (nothing written) when any was changed meanwhile."""
+        ...
+
     def search(
         self, *, agency_id: str, dossier_code: str | None, status: str | None, offset: int, limit: int
     ) -> tuple[list[Consignment], int]: ...
@@ -149,6 +153,10 @@ class CursorRepository(Protocol):
 
 class OutboxRepository(Protocol):
     def add(self, item: OutboxItem) -> None: ...
+
+    def add_many(self, items: Sequence[OutboxItem]) -> None:
+        """Insert in order (ids ascending in the order given) and set each item's id."""
+        ...
 
     def get(self, item_id: int) -> OutboxItem | None: ...
 

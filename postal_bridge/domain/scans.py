@@ -28,6 +28,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from postal_bridge.domain import s10
+from postal_bridge.domain.address import mask_name
+from postal_bridge.domain.consignment import Consignment
 from postal_bridge.domain.status import STATUS_LABELS_VI, Kind, Status, allowed
 from postal_bridge.domain.text import nfc
 
@@ -277,6 +279,41 @@ ACTION_LABELS_VI: dict[Action, str] = {
 
 
 @dataclass(frozen=True)
+class ItemRow:
+    """The few facts about an item that a lookup, a handover scan or an answer needs (no full aggregate load)."""
+
+    id: str
+    agency_id: str
+    kind: Kind
+    status: Status
+    tracking_code: str | None
+    dossier_code: str | None
+    ward_code: str
+    citizen_name: str
+    purged: bool
+    updated_at: datetime  # the item's last change
+
+    @classmethod
+    def of(cls, c: Consignment) -> ItemRow:
+        return cls(
+            id=c.id,
+            agency_id=c.agency_id,
+            kind=c.kind,
+            status=c.status,
+            tracking_code=c.tracking_code,
+            dossier_code=c.dossier.code,
+            ward_code=c.citizen.address.ward_code,
+            citizen_name=c.citizen.name,
+            purged=c.personal_data_purged_at is not None,
+            updated_at=c.events[-1].occurred_at if c.events else c.created_at,
+        )
+
+    @property
+    def masked_name(self) -> str:
+        return "(đã xoá)" if self.purged else mask_name(self.citizen_name)
+
+
+@dataclass(frozen=True)
 class ItemSummary:
     """What the clerk's screen shows about an item: no full name, phone or street line (as on the tracking page)."""
 
@@ -332,6 +369,22 @@ class StoredScan:
     status_after: str | None = None
     applied: bool = False
     id: int | None = None
+
+
+class ScopeRepository(Protocol):
+    """What a post office's clerks may see (``storage/clerks.py``)."""
+
+    def find(self, post_office_code: str, *, codes: list[str], tokens: list[str]) -> dict[str, str]: ...
+
+    def office_name(self, post_office_code: str) -> str | None: ...
+
+    def visible(self, post_office_code: str, consignment_ids: list[str]) -> set[str]: ...
+
+    def rows(self, consignment_ids: list[str]) -> dict[str, ItemRow]: ...
+
+    def ids_in_status(
+        self, post_office_code: str, statuses: dict[str, list[str]], *, agency_id: str | None = None, limit: int = 5000
+    ) -> list[str]: ...
 
 
 class ScanRepository(Protocol):

@@ -14,9 +14,8 @@ from postal_bridge.domain.address import Ward
 from postal_bridge.domain.consignment import Consignment
 from postal_bridge.domain.model import Agency
 from postal_bridge.domain.ports import UnitOfWork
-from postal_bridge.domain.scans import KIND_LABELS_VI, ItemSummary
+from postal_bridge.domain.scans import KIND_LABELS_VI, ItemRow, ItemSummary
 from postal_bridge.domain.status import STATUS_LABELS_VI
-from postal_bridge.services.deps import Deps
 
 
 @dataclass(frozen=True)
@@ -30,15 +29,9 @@ class ClerkCaller:
         return f"user:{self.username}"
 
 
-def office_name(deps: Deps, code: str) -> str:
-    """The post office's name for event locations (its code when the registry does not know it).
-
-    Reads on the registry's own connection: call it before opening a unit of work.
-    """
-    if deps.post_offices is None:
-        return code
-    office = deps.post_offices.get(code)
-    return office.name if office else code
+def office_name(uow: UnitOfWork, code: str) -> str:
+    """The post office's name for event locations (its code when the registry does not know it)."""
+    return uow.clerk_scope.office_name(code) or code
 
 
 class Summaries:
@@ -59,9 +52,10 @@ class Summaries:
             self._wards[code] = self.uow.units.ward(code)
         return self._wards[code]
 
-    def of(self, c: Consignment, next_actions: tuple[str, ...] = ()) -> ItemSummary:
+    def of(self, item: Consignment | ItemRow, next_actions: tuple[str, ...] = ()) -> ItemSummary:
+        c = item if isinstance(item, ItemRow) else ItemRow.of(item)
         agency = self.agency(c.agency_id)
-        ward = self.ward(c.citizen.address.ward_code)
+        ward = self.ward(c.ward_code)
         return ItemSummary(
             consignment_id=c.id,
             tracking_code=c.tracking_code,
@@ -69,9 +63,9 @@ class Summaries:
             kind_label=KIND_LABELS_VI[c.kind],
             status=c.status.value,
             status_label=STATUS_LABELS_VI[c.status],
-            dossier_code=c.dossier.code,
+            dossier_code=c.dossier_code,
             area=f"{ward.name}, {ward.province_name}" if ward else "",
-            recipient="(đã xoá)" if c.personal_data_purged_at else c.citizen.masked_name,
+            recipient=c.masked_name,
             agency_code=agency.code if agency else "",
             agency_name=agency.name if agency else "",
             next_actions=next_actions,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from postal_bridge.domain.consignment import Consignment
-from postal_bridge.domain.model import OutboxItem, OutboxKind
+from postal_bridge.domain.model import ApiKey, OutboxItem, OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.status import Status
 from postal_bridge.domain.webhooks import STATUS_CHANGED, legal_submission_time, one_stop_status
@@ -25,7 +26,21 @@ def add_outbox(
     payload: dict[str, Any],
     ordering_key: str | None = None,
 ) -> int:
-    item = OutboxItem(
+    item = _item(kind, now=now, consignment_id=consignment_id, payload=payload, ordering_key=ordering_key)
+    uow.outbox.add(item)
+    assert item.id is not None
+    return item.id
+
+
+def _item(
+    kind: OutboxKind,
+    *,
+    now: datetime,
+    consignment_id: str | None,
+    payload: dict[str, Any],
+    ordering_key: str | None = None,
+) -> OutboxItem:
+    return OutboxItem(
         kind=kind,
         payload=payload,
         created_at=now,
@@ -33,9 +48,6 @@ def add_outbox(
         consignment_id=consignment_id,
         ordering_key=ordering_key,
     )
-    uow.outbox.add(item)
-    assert item.id is not None
-    return item.id
 
 
 def webhook_body(c: Consignment, *, status: Status, previous: Status | None, occurred_at: datetime) -> str:
@@ -71,27 +83,37 @@ def record_effects(uow: UnitOfWork, c: Consignment, *, now: datetime) -> list[in
 
     Call after the consignment was added or saved (the rows reference it); the events are then marked handled.
     """
-    ids: list[int] = []
-    key = uow.api_keys.get(c.api_key_id) if c.api_key_id else None
-    for event in c.new_events:
-        if key is not None and key.callback_url:
-            ids.append(
-                add_outbox(
-                    uow,
-                    OutboxKind.NOTIFY_DOSSIER,
-                    now=now,
-                    consignment_id=c.id,
-                    ordering_key=f"webhook:{c.id}",
-                    payload={
-                        "api_key_id": key.id,
-                        "message_id": "msg_" + uuid.uuid4().hex,
-                        "body": webhook_body(
-                            c, status=event.status, previous=event.previous_status, occurred_at=event.occurred_at
-                        ),
-                    },
+    return record_effects_many(uow, [c], now=now)
+
+
+def record_effects_many(uow: UnitOfWork, consignments: Sequence[Consignment], *, now: datetime) -> list[int]:
+    """``record_effects`` for several consignments changed in one transaction (a clerk's batch of scans, a handover):
+    each API key is read once and every outbox row is inserted in one statement, in the same order as one by one."""
+    keys: dict[str, ApiKey | None] = {}
+    items: list[OutboxItem] = []
+    for c in consignments:
+        if c.api_key_id and c.api_key_id not in keys:
+            keys[c.api_key_id] = uow.api_keys.get(c.api_key_id)
+        key = keys.get(c.api_key_id) if c.api_key_id else None
+        for event in c.new_events:
+            if key is not None and key.callback_url:
+                items.append(
+                    _item(
+                        OutboxKind.NOTIFY_DOSSIER,
+                        now=now,
+                        consignment_id=c.id,
+                        ordering_key=f"webhook:{c.id}",
+                        payload={
+                            "api_key_id": key.id,
+                            "message_id": "msg_" + uuid.uuid4().hex,
+                            "body": webhook_body(
+                                c, status=event.status, previous=event.previous_status, occurred_at=event.occurred_at
+                            ),
+                        },
+                    )
                 )
-            )
-        if event.status == Status.BOOKED:
-            ids.append(add_outbox(uow, OutboxKind.RENDER_LABEL, now=now, consignment_id=c.id, payload={}))
-    c.new_events.clear()
-    return ids
+            if event.status == Status.BOOKED:
+                items.append(_item(OutboxKind.RENDER_LABEL, now=now, consignment_id=c.id, payload={}))
+        c.new_events.clear()
+    uow.outbox.add_many(items)
+    return [item.id for item in items if item.id is not None]

@@ -21,7 +21,7 @@ from postal_bridge.domain.status import Status
 from postal_bridge.domain.text import nfc
 from postal_bridge.services.agencies import Caller
 from postal_bridge.services.deps import Deps
-from postal_bridge.services.effects import record_effects
+from postal_bridge.services.effects import record_effects_many
 from postal_bridge.services.geography import set_deadline
 from postal_bridge.services.labels import Printed, handover_content
 
@@ -122,7 +122,6 @@ def record_handover(
         session_id=session_id,
     )
     uow.handovers.add(handover)
-    wake: list[int] = []
     for c, target in loaded:
         c.transition(
             target,
@@ -134,9 +133,9 @@ def record_handover(
         )
         if target == Status.PICKED_UP:  # the post accepted the result: J is the handover day
             set_deadline(deps, c, now)
-        uow.consignments.save(c)
-        wake += record_effects(uow, c, now=now)
-    return handover, wake
+    moved = [c for c, _ in loaded]
+    uow.consignments.save_many(moved)
+    return handover, record_effects_many(uow, moved, now=now)
 
 
 def get_handover(deps: Deps, caller: Caller, handover_id: str) -> Handover:

@@ -267,10 +267,9 @@ def _record(
         raise ValidationFailed({"occurred_at": ["Cần thời điểm có múi giờ."]})
     if at - now > MAX_CLOCK_AHEAD:
         raise ValidationFailed({"occurred_at": ["Thời điểm ở tương lai; kiểm tra đồng hồ thiết bị."]})
-    location = office_name(deps, caller.post_office_code)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            result, wake = _once(deps, caller, consignment_id, eid, at, plan, location, now, count_attempt)
+            result, wake = _once(deps, caller, consignment_id, eid, at, plan, now, count_attempt)
             break
         except Conflict as exc:
             # Our own insert or save lost a race: the other request's result is in the DB now, so try again
@@ -292,7 +291,6 @@ def _once(
     eid: str,
     at: datetime,
     plan: Planner,
-    location: str,
     now: datetime,
     count_attempt: bool,
 ) -> tuple[OutcomeResult, list[int]]:
@@ -315,6 +313,7 @@ def _once(
             )
         p = plan(c, at)
         before = c.status
+        location = office_name(uow, caller.post_office_code)
         for status, description in p.steps:
             c.transition(
                 status,

@@ -28,7 +28,9 @@ from postal_bridge.domain.scans import (
     KIND_LABELS_VI,
     MAX_BATCH,
     MODE_LABELS_VI,
+    MODE_TARGET,
     CodeError,
+    ItemRow,
     ParsedCode,
     ScanInput,
     ScanMode,
@@ -46,7 +48,7 @@ from postal_bridge.domain.status import STATUS_LABELS_VI, Status
 from postal_bridge.domain.worklist import next_actions
 from postal_bridge.services.clerk_scope import ClerkCaller, Summaries, office_name
 from postal_bridge.services.deps import Deps
-from postal_bridge.services.effects import record_effects
+from postal_bridge.services.effects import record_effects_many
 from postal_bridge.services.geography import set_deadline
 
 ATTEMPTS = 3  # a concurrent upload of the same events makes ours retry, and then replay what it stored
@@ -59,10 +61,9 @@ def ingest_scans(deps: Deps, caller: ClerkCaller, scans: Sequence[ScanInput]) ->
         raise ValidationFailed({"scans": [f"At most {MAX_BATCH} scans per upload."]})
     if not scans:
         return []
-    location = office_name(deps, caller.post_office_code)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            results, wake = _ingest(deps, caller, list(scans), location)
+            results, wake = _ingest(deps, caller, list(scans))
             break
         except Conflict:  # the same events, or one of the items, were written meanwhile: start again from the DB
             if attempt == ATTEMPTS:
@@ -80,22 +81,25 @@ class _Work:
     caller: ClerkCaller
     location: str
     now: datetime
-    consignments: dict[str, Consignment] = field(default_factory=dict)
+    consignments: dict[str, Consignment] = field(default_factory=dict)  # loaded whole: the items a scan may move
+    rows: dict[str, ItemRow] = field(default_factory=dict)  # the others: looked up, counted in a session, replayed
     sessions: dict[str, HandoverSession] = field(default_factory=dict)
     session_items: dict[str, dict[str, SessionItem]] = field(default_factory=dict)
     seen: dict[tuple[date, str, str, str | None], datetime] = field(default_factory=dict)
     touched: dict[str, Consignment] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
 
+    def view(self, consignment_id: str) -> ItemRow:
+        c = self.consignments.get(consignment_id)
+        return ItemRow.of(c) if c is not None else self.rows[consignment_id]
 
-def _ingest(
-    deps: Deps, caller: ClerkCaller, scans: list[ScanInput], location: str
-) -> tuple[list[ScanResult], list[int]]:
+
+def _ingest(deps: Deps, caller: ClerkCaller, scans: list[ScanInput]) -> tuple[list[ScanResult], list[int]]:
     now = deps.clock.now()
     event_ids = [canonical_event_id(s.client_event_id) for s in scans]
     results: list[ScanResult | None] = [None] * len(scans)
     with deps.uow() as uow:
-        work = _Work(uow, deps, caller, location, now)
+        work = _Work(uow, deps, caller, office_name(uow, caller.post_office_code), now)
         stored = uow.scans.by_event_ids(caller.user_id, [e for e in event_ids if e])
         fresh: dict[str, int] = {}  # event id → index of its first occurrence in this upload
         for i, (scan, eid) in enumerate(zip(scans, event_ids, strict=True)):
@@ -133,24 +137,29 @@ def _ingest(
                 early[i] = (ScanOutcome.UNKNOWN, UNKNOWN_MESSAGE)
             else:
                 target_of[i] = cid
+        # Whole aggregates only for the items a scan may move; a few columns for the rest.
         replay_ids = [s.consignment_id for s in stored.values() if s.consignment_id]
-        work.consignments = uow.consignments.get_many([*target_of.values(), *replay_ids])
+        work.consignments = uow.consignments.get_many(
+            [cid for i, cid in target_of.items() if ScanMode(scans[i].mode) in MODE_TARGET]
+        )
+        work.rows = uow.clerk_scope.rows(
+            [cid for cid in [*target_of.values(), *replay_ids] if cid not in work.consignments]
+        )
         _load_sessions(work, [scans[i].session_id for i in target_of if ScanMode(scans[i].mode) == ScanMode.HANDOVER])
-        _load_seen(work, {cid: scans[i] for i, cid in target_of.items()})
+        _load_seen(work, [(local_date(scans[i].scanned_at), cid) for i, cid in target_of.items()])
 
         rows: list[StoredScan] = []
         for i, (outcome, message) in early.items():
             rows.append(_row(work, scans[i], event_ids[i], parsed.get(i), None, outcome, message, None, None))
         for i in sorted(target_of, key=lambda i: (scans[i].scanned_at, i)):  # in the order the scans were made
-            c = work.consignments[target_of[i]]
-            before = c.status.value
-            outcome, message = _apply(work, scans[i], c)
-            rows.append(_row(work, scans[i], event_ids[i], parsed[i], c, outcome, message, before, c.status.value))
+            cid = target_of[i]
+            before = work.view(cid).status.value
+            outcome, message = _apply(work, scans[i], cid)
+            after = work.view(cid).status.value
+            rows.append(_row(work, scans[i], event_ids[i], parsed[i], cid, outcome, message, before, after))
 
-        wake: list[int] = []
-        for c in work.touched.values():
-            uow.consignments.save(c)
-            wake += record_effects(uow, c, now=now)
+        uow.consignments.save_many(list(work.touched.values()))
+        wake = record_effects_many(uow, list(work.touched.values()), now=now)
         uow.audit.record_many(work.audit)
         uow.scans.add_many(rows)
 
@@ -159,7 +168,7 @@ def _ingest(
         for i, eid in enumerate(event_ids):
             if results[i] is None:
                 assert eid is not None
-                results[i] = _result(answers[eid], work.consignments, summaries)
+                results[i] = _result(answers[eid], work, summaries)
         uow.commit()
     return [r for r in results if r is not None], wake
 
@@ -175,22 +184,24 @@ def _load_sessions(work: _Work, session_ids: list[str | None]) -> None:
     }
 
 
-def _load_seen(work: _Work, scan_of: dict[str, ScanInput]) -> None:
-    """Earlier scans today (per device day) of the same items at this office: the duplicates."""
+def _load_seen(work: _Work, day_items: list[tuple[date, str]]) -> None:
+    """Earlier scans the same day (the device's day) of the same items at this office: the duplicates."""
     by_day: dict[date, list[str]] = {}
-    for cid, scan in scan_of.items():
-        by_day.setdefault(local_date(scan.scanned_at), []).append(cid)
+    for day, cid in day_items:
+        by_day.setdefault(day, []).append(cid)
     for day, cids in by_day.items():
         for (cid, mode, session_id), at in work.uow.scans.seen_today(work.caller.post_office_code, cids, day).items():
             work.seen[(day, cid, mode, session_id)] = at
 
 
-def _apply(work: _Work, scan: ScanInput, c: Consignment) -> tuple[ScanOutcome, str]:
+def _apply(work: _Work, scan: ScanInput, consignment_id: str) -> tuple[ScanOutcome, str]:
     mode = ScanMode(scan.mode)
     if mode == ScanMode.LOOKUP:
-        return ScanOutcome.ACCEPTED, f"{KIND_LABELS_VI[c.kind]}: {STATUS_LABELS_VI[c.status]}."
+        view = work.view(consignment_id)
+        return ScanOutcome.ACCEPTED, f"{KIND_LABELS_VI[view.kind]}: {STATUS_LABELS_VI[view.status]}."
     if mode == ScanMode.HANDOVER:  # the session's own items say what was scanned in it
-        return _session_scan(work, scan, c)
+        return _session_scan(work, scan, work.view(consignment_id))
+    c = work.consignments[consignment_id]
     key = (local_date(scan.scanned_at), c.id, mode.value, None)
     if key in work.seen:
         return ScanOutcome.DUPLICATE, _duplicate_message(mode, work.seen[key])
@@ -246,7 +257,7 @@ def _move(work: _Work, scan: ScanInput, c: Consignment, mode: ScanMode) -> tuple
     return ScanOutcome.ACCEPTED, ACCEPTED_MESSAGES_VI[mode]
 
 
-def _session_scan(work: _Work, scan: ScanInput, c: Consignment) -> tuple[ScanOutcome, str]:
+def _session_scan(work: _Work, scan: ScanInput, c: ItemRow) -> tuple[ScanOutcome, str]:
     session = work.sessions.get(scan.session_id or "")
     if session is None or session.user_id != work.caller.user_id:
         return ScanOutcome.NOT_ALLOWED, "Không tìm thấy phiên bàn giao này."
@@ -285,7 +296,7 @@ def _row(
     scan: ScanInput,
     event_id: str | None,
     parsed: ParsedCode | None,
-    c: Consignment | None,
+    consignment_id: str | None,
     outcome: ScanOutcome,
     message: str,
     before: str | None,
@@ -302,7 +313,7 @@ def _row(
         mode=mode[:20],
         session_id=(scan.session_id or None) and str(scan.session_id)[:40],
         code=parsed.value if parsed else str(scan.code or "")[:64],
-        consignment_id=c.id if c else None,
+        consignment_id=consignment_id,
         scanned_at=scan.scanned_at if aware else None,
         scanned_on=local_date(scan.scanned_at) if aware else None,
         received_at=work.now,
@@ -314,8 +325,8 @@ def _row(
     )
 
 
-def _result(s: StoredScan, consignments: dict[str, Consignment], summaries: Summaries) -> ScanResult:
-    c = consignments.get(s.consignment_id or "")
+def _result(s: StoredScan, work: _Work, summaries: Summaries) -> ScanResult:
+    c = work.view(s.consignment_id) if s.consignment_id else None
     return ScanResult(
         client_event_id=s.client_event_id,
         outcome=s.outcome,

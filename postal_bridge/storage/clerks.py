@@ -11,14 +11,15 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from postal_bridge.domain.errors import Conflict
 from postal_bridge.domain.handover_sessions import HandoverSession, SessionItem, SessionState
 from postal_bridge.domain.model import HandoverDirection
 from postal_bridge.domain.outcomes import DeliveryProof, Outcome
-from postal_bridge.domain.scans import ScanOutcome, StoredScan
+from postal_bridge.domain.scans import ItemRow, ScanOutcome, StoredScan
+from postal_bridge.domain.status import Kind, Status
 from postal_bridge.storage import tables as t
 
 _C = t.consignments
@@ -29,6 +30,19 @@ _HS = t.handover_sessions
 _HI = t.handover_session_items
 _P = t.delivery_proofs
 _CHUNK = 500  # far below SQLite's bound-parameter limit
+_OFFICE_NAME = select(t.post_offices.c.name).where(t.post_offices.c.code == bindparam("code"))
+_ROWS = select(
+    _C.c.id,
+    _C.c.agency_id,
+    _C.c.kind,
+    _C.c.status,
+    _C.c.tracking_code,
+    _C.c.dossier_code,
+    _C.c.ward_code,
+    _C.c.citizen_name,
+    _C.c.personal_data_purged_at,
+    _C.c.updated_at,
+).where(_C.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _chunks(values: Sequence[Any]) -> list[list[Any]]:
@@ -67,6 +81,28 @@ class SqlClerkScope:
                     found[code] = cid
                 found["token:" + token] = cid
         return found
+
+    def office_name(self, post_office_code: str) -> str | None:
+        return self.conn.execute(_OFFICE_NAME, {"code": post_office_code}).scalar()
+
+    def rows(self, consignment_ids: Sequence[str]) -> dict[str, ItemRow]:
+        """The clerk-facing facts of these consignments, without loading whole aggregates."""
+        out: dict[str, ItemRow] = {}
+        for chunk in _chunks(list(dict.fromkeys(consignment_ids))):
+            for r in self.conn.execute(_ROWS, {"ids": chunk}):
+                out[r[0]] = ItemRow(
+                    id=r[0],
+                    agency_id=r[1],
+                    kind=Kind(r[2]),
+                    status=Status(r[3]),
+                    tracking_code=r[4],
+                    dossier_code=r[5],
+                    ward_code=r[6],
+                    citizen_name=r[7],
+                    purged=r[8] is not None,
+                    updated_at=r[9],
+                )
+        return out
 
     def visible(self, post_office_code: str, consignment_ids: Sequence[str]) -> set[str]:
         out: set[str] = set()

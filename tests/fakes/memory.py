@@ -315,6 +315,10 @@ class MemoryConsignmentRepository(_Repo):
         row = next((r for _, r in self.tx.items("consignments") if r.consignment.tracking_token == token), None)
         return self._load(row) if row else None
 
+    def save_many(self, consignments: Sequence[Consignment]) -> None:
+        for c in consignments:
+            self.save(c)
+
     def get_many(self, consignment_ids: Sequence[str]) -> dict[str, Consignment]:
         out = {}
         for cid in dict.fromkeys(consignment_ids):
@@ -482,6 +486,10 @@ def _is_due(item: OutboxItem, now: datetime) -> bool:
 
 
 class MemoryOutboxRepository(_Repo):
+    def add_many(self, items: Sequence[OutboxItem]) -> None:
+        for item in items:
+            self.add(item)
+
     def add(self, item: OutboxItem) -> None:
         item.id = self.tx.store.next_outbox_id()
         self.tx.put(
