@@ -7,6 +7,7 @@ HCC-HN centre's ward 00004) and of the Tuyên Quang office (DEMO-TQ-01) scan and
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -186,6 +187,14 @@ def test_a_batch_uploaded_twice_gives_the_same_results_and_moves_once(world: Wor
         (Status.OUT_FOR_DELIVERY, now + timedelta(minutes=2), "Bưu cục Ba Đình (demo)"),
     ]
     assert _notifications(w, r1) == notified_before + 2  # one signed callback per change, queued in the outbox
+    with w.container.engine.connect() as conn:
+        queued = conn.execute(
+            select(t.outbox.c.payload)
+            .where(t.outbox.c.consignment_id == r1, t.outbox.c.kind == OutboxKind.NOTIFY_DOSSIER.value)
+            .order_by(t.outbox.c.id)
+        ).scalars()
+        statuses = [json.loads(p["body"])["data"]["status"] for p in queued]
+    assert statuses[-2:] == ["in_transit", "out_for_delivery"]  # in the order they happened, for ordered delivery
     stored, audited, events = w.count(t.scans), w.count(t.audit_log), len(c.events)
     assert stored == 6  # every scan with a valid event id, whatever its outcome
     assert w.count(t.audit_log, t.audit_log.c.action.like("scan.%")) == 2
@@ -656,3 +665,35 @@ def test_worklist_puts_each_item_in_the_pile_that_says_what_to_do(world: World) 
     later = worklist.clerk_worklist(w.deps, w.clerk_hn, day=f.return_to_agency_by + timedelta(days=1))
     assert [x.item.consignment_id for x in later.piles["return_to_agency"]] == [failed]
     assert worklist.clerk_worklist(w.deps, w.clerk_tq, day=day).counts["collect_at_agency"] == 1
+
+
+def test_an_event_id_belongs_to_one_item_and_erasure_clears_the_door_records(world: World) -> None:
+    w = world
+    a, b = w.create(), w.create()
+    _out_for_delivery(w, a, b)
+    eid = str(uuid.uuid4())
+    outcomes.record_failed(
+        w.deps,
+        w.clerk_hn,
+        a,
+        reason="recipient_refused",
+        client_event_id=eid,
+        refuser_name="Nguyễn Thị Hằng",
+        refuser_id_type="cmnd",
+        refuser_id_last_digits="4321",
+    )
+    with pytest.raises(ValidationFailed) as reused:
+        outcomes.record_failed(w.deps, w.clerk_hn, b, reason="recipient_absent", client_event_id=eid)
+    assert "client_event_id" in reused.value.errors
+    assert w.get(b).status == Status.OUT_FOR_DELIVERY
+    with w.deps.uow() as uow:
+        c = uow.consignments.get(a)
+        set_citizen_id(c, "cccd", "1234")
+        uow.consignments.save(c)
+        uow.audit.erase_personal_data([a], at=w.clock.now())
+        uow.commit()
+    (proof,) = _proofs(w, a)
+    assert (proof["refuser_name"], proof["refuser_id_last4"], proof["refuser_id_type"]) == (None, None, "cmnd")
+    c = w.get(a)
+    assert (c.citizen_id_type, c.citizen_id_last4, c.citizen.name) == (None, None, "")
+    assert scans.lookup(w.deps, w.clerk_hn, w.code(a)).item.recipient == "(đã xoá)"
