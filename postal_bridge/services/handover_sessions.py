@@ -61,7 +61,9 @@ def _direction(value: str) -> HandoverDirection:
     try:
         return HandoverDirection(value)
     except ValueError:
-        raise ValidationFailed({"direction": ["Must be to_post or to_agency."]}) from None
+        raise ValidationFailed(
+            {"direction": ["Chọn to_post (nhận từ cơ quan) hoặc to_agency (giao cho cơ quan)."]}
+        ) from None
 
 
 def open_session(deps: Deps, caller: ClerkCaller, *, direction: str, agency_code: str) -> HandoverSession:
@@ -73,7 +75,7 @@ def open_session(deps: Deps, caller: ClerkCaller, *, direction: str, agency_code
         with deps.uow() as uow:
             agency = uow.agencies.by_code(code) if code else None
             if agency is None:
-                raise ValidationFailed({"agency_code": [f"No agency with code {code!r}."]})
+                raise ValidationFailed({"agency_code": [f"Không có cơ quan mã {code!r}."]})
             existing = uow.handover_sessions.open_for(caller.user_id, agency.id, way)
             if existing is not None:
                 return existing
@@ -108,14 +110,14 @@ def open_session(deps: Deps, caller: ClerkCaller, *, direction: str, agency_code
     with deps.uow() as uow:
         again = uow.handover_sessions.open_for(caller.user_id, agency.id, way)
     if again is None:
-        raise Conflict("The handover session could not be opened; try again.")
+        raise Conflict("Chưa mở được phiên bàn giao; hãy thử lại.")
     return again
 
 
 def _own(uow: UnitOfWork, caller: ClerkCaller, session_id: str) -> HandoverSession:
     session = uow.handover_sessions.get(session_id) if isinstance(session_id, str) and session_id else None
     if session is None or session.user_id != caller.user_id:
-        raise NotFound("No handover session with this id.")
+        raise NotFound("Không tìm thấy phiên bàn giao này.")
     return session
 
 
@@ -181,15 +183,15 @@ def _actor_of(rep: object) -> str:
     key = getattr(rep, "key", None)
     if key is not None and getattr(key, "key_prefix", None):
         return f"api_key:{key.key_prefix}"
-    raise ValidationFailed({"agency_rep": ["The agency's representative must be signed in."]})
+    raise ValidationFailed({"agency_rep": ["Người đại diện cơ quan phải đăng nhập để xác nhận."]})
 
 
 def _name(value: object, field: str, errors: dict[str, list[str]]) -> str:
     text = nfc(value) if isinstance(value, str) else ""
     if not text:
-        errors[field] = ["Required: the full name of the person signing."]
+        errors[field] = ["Bắt buộc: họ tên đầy đủ của người ký."]
     elif len(text) > MAX_NAME:
-        errors[field] = [f"At most {MAX_NAME} characters."]
+        errors[field] = [f"Tối đa {MAX_NAME} ký tự."]
     return text
 
 
@@ -213,7 +215,7 @@ def confirm_session(
     rep_name = _name(agency_rep_name, "agency_rep_name", errors)
     remark = nfc(note) if isinstance(note, str) else ""
     if len(remark) > MAX_NOTE:
-        errors["note"] = [f"At most {MAX_NOTE} characters."]
+        errors["note"] = [f"Tối đa {MAX_NOTE} ký tự."]
     rep_agency = getattr(agency_rep, "agency", None)
     rep_actor = _actor_of(agency_rep)
     if errors:
@@ -227,13 +229,15 @@ def confirm_session(
             assert existing is not None
             return existing
         if session.state == SessionState.CANCELLED:
-            raise Conflict("This handover session was cancelled; open a new one.")
+            raise Conflict("Phiên bàn giao này đã hủy; hãy mở phiên mới.")
         if rep_agency is None or getattr(rep_agency, "id", None) != session.agency_id:
-            raise ValidationFailed({"agency_rep": ["The person confirming must belong to this session's agency."]})
+            raise ValidationFailed(
+                {"agency_rep": ["Người xác nhận phải là cán bộ của cơ quan trong phiên bàn giao này."]}
+            )
         items = uow.handover_sessions.items(session.id)
         t = tally(items)
         if not t.to_hand_over:
-            raise ValidationFailed({"session_id": ["Nothing scanned yet: scan the items being handed over first."]})
+            raise ValidationFailed({"session_id": ["Chưa quét bưu gửi nào; hãy quét các bưu gửi bàn giao trước."]})
         found = uow.consignments.get_many(list(t.to_hand_over))
         before = {cid: found[cid].status.value for cid in t.to_hand_over if cid in found}
         agency = uow.agencies.get(session.agency_id)
@@ -263,10 +267,10 @@ def confirm_session(
                 for i, m in problems.items()  # type: ignore[union-attr]
             ]
             raise ValidationFailed(
-                {"session_id": [*messages, "Cancel this session and open a new one to hand over the others."]}
+                {"session_id": [*messages, "Hãy hủy phiên này và mở phiên mới để bàn giao các bưu gửi còn lại."]}
             ) from None
         if not uow.handover_sessions.close(session.id, state=SessionState.CONFIRMED, at=now, handover_id=handover.id):
-            raise Conflict("This handover session was closed at the same time; reload it.")
+            raise Conflict("Phiên bàn giao vừa được đóng ở nơi khác; hãy tải lại.")
         after = {
             cid: (move_target(session.direction, found[cid].kind, found[cid].status) or found[cid].status).value
             for cid in before
@@ -299,9 +303,9 @@ def cancel_session(deps: Deps, caller: ClerkCaller, session_id: str) -> Handover
         if session.state == SessionState.CANCELLED:
             return session
         if session.state == SessionState.CONFIRMED:
-            raise Conflict("This handover session is confirmed; its record cannot change.")
+            raise Conflict("Phiên bàn giao đã xác nhận; biên bản không thể thay đổi.")
         if not uow.handover_sessions.close(session.id, state=SessionState.CANCELLED, at=now, handover_id=None):
-            raise Conflict("This handover session was closed at the same time; reload it.")
+            raise Conflict("Phiên bàn giao vừa được đóng ở nơi khác; hãy tải lại.")
         _audit(uow, caller, session, "handover_session.cancelled", {"state": "open"}, {"state": "cancelled"}, now)
         uow.commit()
         closed = uow.handover_sessions.get(session.id)

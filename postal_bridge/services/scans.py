@@ -58,7 +58,7 @@ UNKNOWN_MESSAGE = "Không tìm thấy bưu gửi này ở bưu cục của bạn
 def ingest_scans(deps: Deps, caller: ClerkCaller, scans: Sequence[ScanInput]) -> list[ScanResult]:
     """Apply a batch of scans; one result per scan, in the order given."""
     if len(scans) > MAX_BATCH:
-        raise ValidationFailed({"scans": [f"At most {MAX_BATCH} scans per upload."]})
+        raise ValidationFailed({"scans": [f"Tối đa {MAX_BATCH} lần quét mỗi lần gửi."]})
     if not scans:
         return []
     for attempt in range(1, ATTEMPTS + 1):
