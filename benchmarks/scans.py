@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
     print(f"\n| scans ({backend}, batches of {args.batch}, {args.items} items) | events/s |\n|---|---|")
+    print(f"(load average over the last minute: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs)", file=sys.stderr)
     for label, value in figures.items():
         print(f"| {label} | {value:,.0f} |")
     out = Path(__file__).with_name("results") / f"scans-{backend}-{date.today():%Y-%m-%d}.json"
@@ -183,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                 "items": args.items,
                 "python": platform.python_version(),
                 "machine": platform.machine(),
+                "cpus": os.cpu_count(),
+                "load_average_1m_after": round(os.getloadavg()[0], 2),  # other work on the box skews every figure
                 "events_per_second": {k: round(v) for k, v in figures.items()},
             },
             indent=2,
