@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint lint-imports unit openapi bench clean sysdeps
+.PHONY: run test lint lint-imports unit openapi i18n screens bench clean sysdeps
 
 $(VENV)/.created:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "postal-bridge needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -26,12 +26,16 @@ run: $(VENV)/.installed-run
 	POSTAL_BRIDGE_SANDBOX_STEP_SECONDS=$${POSTAL_BRIDGE_SANDBOX_STEP_SECONDS:-10} \
 	$(VENV)/bin/postal-bridge run
 
-# poppler-utils renders and reads PDFs in the label tests; installed when missing and apt is available.
+# poppler-utils renders and reads PDFs in the label tests; Chromium runs the browser tests (Playwright drives the
+# system browser: its own download cannot run here). Installed when missing and apt is available.
+SYSPKGS_MISSING = $(strip $(if $(shell command -v pdftoppm),,poppler-utils) $(if $(shell command -v chromium),,chromium fonts-dejavu-core))
 sysdeps:
-	@command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null || { \
+	@if [ -n "$(SYSPKGS_MISSING)" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
-	  else echo "The label tests need poppler-utils (pdftoppm, pdftotext): install it, e.g. 'sudo apt-get install poppler-utils'." >&2; exit 1; fi; }
+	    echo "installing $(SYSPKGS_MISSING) (apt)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSPKGS_MISSING) >/dev/null; \
+	  else echo "The tests need: $(SYSPKGS_MISSING). Install them, e.g. 'sudo apt-get install $(SYSPKGS_MISSING)'." >&2; exit 1; fi; \
+	fi
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
@@ -49,8 +53,16 @@ test: $(VENV)/.installed-test sysdeps lint lint-imports
 	  $(PY) -m pytest -m "integration or e2e"; \
 	fi
 
+# Browser tests again, copying each screenshot into docs/screens/ (commit them when the pages change).
+screens: $(VENV)/.installed-test sysdeps
+	POSTAL_BRIDGE_UPDATE_SCREENS=1 $(PY) -m pytest tests/browser -q
+
 unit: $(VENV)/.installed-test
 	$(PY) -m pytest -m unit -q
+
+# Extract the pages' strings into the English catalogues (new ones arrive untranslated) and compile them.
+i18n: $(VENV)/.installed-run
+	$(PY) scripts/i18n.py update
 
 openapi: $(VENV)/.installed-run
 	$(VENV)/bin/postal-bridge openapi --output docs/openapi.json

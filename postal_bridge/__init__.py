@@ -22,14 +22,11 @@ def create_app(settings: Any = None, *, container: Any = None, **overrides: Any)
         container = build(settings)
     settings = container.settings
     configure_logging(settings.log_level, json_logs=settings.log_json)
-    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder="web/static")
     app.config.update(
         SECRET_KEY=settings.flask_secret(),
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=1 << 20,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.env == "production",
     )
     app.extensions["postal_bridge"] = container
     init_api(app)

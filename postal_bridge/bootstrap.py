@@ -162,6 +162,7 @@ def build(
 ) -> Container:
     from adapters.carriers.base import CarrierEnv, MemoryTokenCache
     from adapters.dossier.webhook import HttpWebhookSender
+    from adapters.passwords import Argon2Hasher
     from labels import PdfLabelRenderer
     from postal_bridge.services.carriers import StaticCarrierRegistry
     from postal_bridge.storage.caches import RedisTokenCache, SqlAddressMapStore
@@ -205,6 +206,7 @@ def build(
         outbox_lease_seconds=settings.outbox_lease_seconds,
         poll_interval_seconds=settings.poll_interval_seconds,
         known_carriers=tuple(CARRIERS),
+        passwords=Argon2Hasher(),
         **_geography(settings, engine),
     )
     return container

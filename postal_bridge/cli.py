@@ -96,6 +96,36 @@ def seed_demo() -> None:
     demo = resources.files("postal_bridge.data").joinpath("post_offices_demo.csv")
     with resources.as_file(demo) as path, contextlib.redirect_stdout(sys.stderr):
         load_post_offices_cli(c.deps, str(path))
+    for username, role, where, full_name in DEMO_USERS:
+        password = demo_password(settings, username)
+        _ensure_demo_user(c.deps, username=username, role=role, where=where, full_name=full_name, password=password)
+        click.echo(f"user\t{username}\t{password}\t{role}")
+
+
+# username, role, agency or post-office code, full name: one of each kind of person for `make run`.
+DEMO_USERS = [
+    ("motcua.hn", "counter", "HCC-HN", "Nguyễn Thị Hoa"),
+    ("buucuc.hk", "clerk", "DEMO-HN-01", "Trần Văn Bình"),
+    ("quantri", "admin", "HCC-HN", "Lê Minh Quân"),
+]
+
+
+def demo_password(settings: Settings, username: str) -> str:
+    """A stable demo password per user, derived from the instance secret (like the demo API keys)."""
+    digest = hmac.new(settings.flask_secret().encode(), f"demo-user:{username}".encode(), hashlib.sha256)
+    return "demo-" + digest.hexdigest()[:16]
+
+
+def _ensure_demo_user(deps, *, username: str, role: str, where: str, full_name: str, password: str) -> None:
+    from postal_bridge.services import accounts
+
+    with deps.uow() as uow:
+        if uow.users.by_username(username) is not None:
+            return
+    place = {"post_office_code": where} if role == "clerk" else {"agency_code": where}
+    accounts.create_user(
+        deps, username=username, role=role, full_name=full_name, password=password, actor="seed-demo", **place
+    )
 
 
 @main.command("load-post-offices")
@@ -175,6 +205,53 @@ def create_api_key(agency_code: str, name: str, callback_url: str | None, admin:
         _fail(f"error: {detail}")
     click.echo(f"api_key={issued.api_key}")
     click.echo(f"webhook_secret={issued.webhook_secret}")
+
+
+@main.command("create-user")
+@click.option("--username", required=True, help="Sign-in name: lower-case letters, digits, '.', '_' or '-'.")
+@click.option("--role", required=True, type=click.Choice(["counter", "clerk", "admin"]), help="What the person does.")
+@click.option("--agency", "agency_code", default=None, help="Agency code (counter staff and admins).")
+@click.option("--post-office", "post_office_code", default=None, help="Post-office code (clerks).")
+@click.option("--full-name", default="", help="The person's name, as printed on handover records.")
+@click.option(
+    "--printer-profile", type=click.Choice(["pdf", "zpl203", "zpl300"]), default="pdf", help="The desk's labels."
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating one.")
+def create_user(
+    username: str,
+    role: str,
+    agency_code: str | None,
+    post_office_code: str | None,
+    full_name: str,
+    printer_profile: str,
+    password_stdin: bool,
+) -> None:
+    """Create a person's account; prints `password=…` once (it is stored only as an argon2 hash)."""
+    from postal_bridge.domain.errors import PostalBridgeError
+    from postal_bridge.services import accounts
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        _user, password = accounts.create_user(
+            _container().deps,
+            username=username,
+            role=role,
+            agency_code=agency_code,
+            post_office_code=post_office_code,
+            full_name=full_name,
+            password=password,
+            printer_profile=printer_profile,
+            actor="cli",
+        )
+    except PostalBridgeError as exc:
+        detail = "; ".join(f"{k}: {m}" for k, v in exc.errors.items() for m in _flatten(v)) if exc.errors else ""
+        _fail(f"error: {detail or exc.message}")
+    if not password_stdin:
+        click.echo(f"password={password}")
+    else:
+        click.echo(f"created {username}")
 
 
 @main.command("carrier-settings")
@@ -402,9 +479,14 @@ def _print_banner(settings: Settings, seeded: str) -> None:
         "",
         "Demo API users (one key per agency; callbacks can be set with create-api-key):",
     ]
-    for row in seeded.strip().splitlines():
-        code, key, _secret = row.split("\t")
-        lines.append(f"  {code:8s} {key}")
+    rows = [row.split("\t") for row in seeded.strip().splitlines()]
+    for row in rows:
+        if row[0] != "user":
+            lines.append(f"  {row[0]:8s} {row[1]}")
+    lines += ["", f"Sign in at {settings.public_base_url}/login (username / password / role):"]
+    for row in rows:
+        if row[0] == "user":
+            lines.append(f"  {row[1]:10s} {row[2]}  ({row[3]})")
     lines += [
         "",
         "Create another API key (with a callback URL for the dossier system):",

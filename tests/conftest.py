@@ -79,6 +79,8 @@ TABLES_TO_CLEAN = (
     "scans",
     "handover_session_items",
     "handover_sessions",
+    "user_sessions",
+    "users",
     "audit_log",
     "alerts",
     "breaches",
@@ -261,3 +263,13 @@ def register_hanoi(deps):
         ward_code="00004",
         province_code="01",
     )
+
+
+def form_token(client, path: str = "/login") -> str:
+    """The CSRF token a page's forms carry (the Flask test client keeps the session cookie it belongs to)."""
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, f"no CSRF token in {path}"
+    return match.group(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from postal_bridge.domain.errors import (
@@ -53,22 +53,30 @@ def error_response(status: int, message: str, errors: dict | None = None, code: 
     return resp
 
 
+def _page_error(status: int, message: str, ref: str | None = None):
+    """People's pages answer errors as HTML in their language (``web`` installs the renderer); machines get JSON."""
+    if request.path.startswith(("/api/", "/webhooks/")):
+        return None
+    render = current_app.extensions.get("postal_bridge.page_error")
+    return render(status, message, ref) if render else None
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(PostalBridgeError)
     def _domain(exc: PostalBridgeError):
         status = next((s for cls, s in STATUS if isinstance(exc, cls)), 400)
         errors = {"json": exc.errors} if isinstance(exc, ValidationFailed) else exc.errors
-        return error_response(status, exc.message, errors, exc.code)
+        return _page_error(status, exc.message) or error_response(status, exc.message, errors, exc.code)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         data = getattr(exc, "data", {}) or {}
         message = data.get("message") or exc.description or exc.name
         errors = data.get("messages") or data.get("errors") or {}
-        return error_response(exc.code or 500, message, errors)
+        return _page_error(exc.code or 500, message) or error_response(exc.code or 500, message, errors)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         ref = uuid.uuid4().hex[:12]
         log.exception("unhandled error", extra={"error_ref": ref})
-        return error_response(500, f"Internal error; reference {ref}.")
+        return _page_error(500, "", ref) or error_response(500, f"Internal error; reference {ref}.")

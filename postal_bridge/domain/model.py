@@ -75,7 +75,7 @@ class OutboxItem:
 
 @dataclass
 class IdempotencyRecord:
-    api_key_id: str
+    principal_id: str  # who sent the key: an API key's id, or "user:<id>" for a signed-in person (keys are per caller)
     key: str
     fingerprint: str
     created_at: datetime
@@ -129,3 +129,46 @@ class PrintRecord:
     printed_at: datetime
     actor: str
     reprint: bool
+
+
+class Role(StrEnum):
+    """What a signed-in person may do. Counter staff and admins belong to an agency, clerks to a post office."""
+
+    COUNTER = "counter"  # agency staff at the one-stop counter (Bộ phận Một cửa)
+    CLERK = "clerk"  # post-office staff (nhân viên bưu chính)
+    ADMIN = "admin"  # the provincial office: every agency, users, keys, couriers, the outbox
+
+
+@dataclass
+class User:
+    """A person who signs in to the pages. The password is stored only as an argon2 hash."""
+
+    id: str
+    username: str  # lower-case, [a-z0-9._-]
+    full_name: str
+    role: Role
+    password_hash: str
+    created_at: datetime
+    agency_id: str | None = None  # counter and admin
+    post_office_code: str | None = None  # clerk
+    failed_logins: int = 0  # consecutive failures since the last success
+    locked_until: datetime | None = None
+    last_login_at: datetime | None = None
+    disabled_at: datetime | None = None
+    printer_profile: str = "pdf"  # the desk's label format: pdf | zpl203 | zpl300
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+
+@dataclass
+class UserSession:
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so logout revokes it."""
+
+    token_hash: str
+    user_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None

@@ -19,6 +19,8 @@ from postal_bridge.domain.model import (
     IdempotencyRecord,
     OutboxItem,
     PrintRecord,
+    User,
+    UserSession,
 )
 from postal_bridge.domain.webhooks import DeliveryResult, WebhookDelivery
 
@@ -71,6 +73,10 @@ class ApiKeyRepository(Protocol):
     def get(self, key_id: str) -> ApiKey | None: ...
 
     def by_hash(self, key_hash: str) -> ApiKey | None: ...
+
+    def callback_keys(self, agency_id: str) -> list[ApiKey]: ...
+
+    def for_agency(self, agency_id: str) -> list[ApiKey]: ...
 
 
 class UnitsRepository(Protocol):
@@ -180,15 +186,15 @@ class OutboxRepository(Protocol):
 class IdempotencyRepository(Protocol):
     def insert(self, record: IdempotencyRecord) -> bool: ...
 
-    def get(self, api_key_id: str, key: str) -> IdempotencyRecord | None: ...
+    def get(self, principal_id: str, key: str) -> IdempotencyRecord | None: ...
 
-    def take_over(self, api_key_id: str, key: str, *, stale_before: datetime, now: datetime) -> bool: ...
+    def take_over(self, principal_id: str, key: str, *, stale_before: datetime, now: datetime) -> bool: ...
 
     def complete(
-        self, api_key_id: str, key: str, *, status: int, body: str, resource_id: str, now: datetime
+        self, principal_id: str, key: str, *, status: int, body: str, resource_id: str, now: datetime
     ) -> None: ...
 
-    def release(self, api_key_id: str, key: str) -> None: ...
+    def release(self, principal_id: str, key: str) -> None: ...
 
 
 class LabelRepository(Protocol):
@@ -215,6 +221,38 @@ class PrintLogRepository(Protocol):
     def booked_not_printed(self, agency_id: str, limit: int) -> list[str]: ...
 
 
+class UserRepository(Protocol):
+    """People who sign in to the pages, and their browser sessions."""
+
+    def add(self, user: User) -> None: ...
+
+    def get(self, user_id: str) -> User | None: ...
+
+    def by_username(self, username: str) -> User | None: ...
+
+    def save(self, user: User) -> None: ...
+
+    def list(self, *, agency_id: str | None = None, post_office_code: str | None = None) -> list[User]: ...
+
+    def add_session(self, session: UserSession) -> None: ...
+
+    def session(self, token_hash: str) -> UserSession | None: ...
+
+    def touch_session(self, token_hash: str, now: datetime) -> None: ...
+
+    def revoke_sessions(self, *, now: datetime, token_hash: str | None = None, user_id: str | None = None) -> int: ...
+
+
+class PasswordHasher(Protocol):
+    """A slow, salted password hash (argon2id in production). ``verify`` never raises on a wrong password."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction per command. Leaving the ``with`` block without ``commit()`` rolls back."""
 
@@ -230,6 +268,7 @@ class UnitOfWork(Protocol):
     labels: LabelRepository
     handovers: HandoverRepository
     prints: PrintLogRepository
+    users: UserRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

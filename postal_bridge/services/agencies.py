@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from postal_bridge.domain.address import Address, validate_address_codes
 from postal_bridge.domain.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
-from postal_bridge.domain.model import Agency, ApiKey
+from postal_bridge.domain.model import Agency, ApiKey, Role, User
 from postal_bridge.domain.phone import parse_phone
 from postal_bridge.domain.text import nfc
 from postal_bridge.domain.webhooks import new_webhook_secret
@@ -34,10 +34,49 @@ class IssuedKey:
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling the API: the key and the agency it is bound to."""
+    """Who is acting for an agency: a system with an API key, or a person signed in to the pages (counter staff or an
+    admin). Either way the agency bounds what they may see; ``actor`` is what events and the audit log record."""
 
-    key: ApiKey
     agency: Agency
+    key: ApiKey | None = None
+    user: User | None = None
+
+    def __post_init__(self) -> None:
+        if (self.key is None) == (self.user is None):
+            raise ValueError("a Caller is either an API key or a signed-in user")
+
+    @property
+    def actor(self) -> str:
+        if self.key is not None:
+            return f"api_key:{self.key.key_prefix}"
+        assert self.user is not None
+        return f"user:{self.user.username}"
+
+    @property
+    def principal_id(self) -> str:
+        """Whose Idempotency-Keys these are: keys never collide between callers."""
+        if self.key is not None:
+            return self.key.id
+        assert self.user is not None
+        return f"user:{self.user.id}"
+
+    @property
+    def api_key_id(self) -> str | None:
+        """The key that created a consignment (its callbacks go to that key's URL); None for a person."""
+        return self.key.id if self.key is not None else None
+
+    @property
+    def is_admin(self) -> bool:
+        if self.key is not None:
+            return self.key.scope == "admin"
+        assert self.user is not None
+        return self.user.role == Role.ADMIN
+
+    @property
+    def printer_profile(self) -> str:
+        source = self.key if self.key is not None else self.user
+        assert source is not None
+        return source.printer_profile
 
 
 def register_agency(
@@ -120,5 +159,5 @@ def authenticate(deps: Deps, raw_key: str | None) -> Caller:
 
 
 def require_admin(caller: Caller) -> None:
-    if caller.key.scope != "admin":
+    if not caller.is_admin:
         raise Forbidden("This needs an admin API key (`postal-bridge create-api-key --admin`).")

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from postal_bridge.domain.address import Ward
 from postal_bridge.domain.consignment import Consignment
-from postal_bridge.domain.model import Agency
+from postal_bridge.domain.errors import Forbidden
+from postal_bridge.domain.model import Agency, Role, User
 from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.scans import KIND_LABELS_VI, ItemRow, ItemSummary
 from postal_bridge.domain.status import STATUS_LABELS_VI
@@ -27,6 +28,13 @@ class ClerkCaller:
     @property
     def actor(self) -> str:  # what events and the audit log record as "who"
         return f"user:{self.username}"
+
+
+def clerk_caller(user: User) -> ClerkCaller:
+    """The clerk behind a signed-in account (role ``clerk``, attached to a post office)."""
+    if user.role != Role.CLERK or not user.post_office_code or not user.active:
+        raise Forbidden("This account is not an active postal clerk's.")
+    return ClerkCaller(user_id=user.id, username=user.username, post_office_code=user.post_office_code)
 
 
 def office_name(uow: UnitOfWork, code: str) -> str:

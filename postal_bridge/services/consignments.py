@@ -57,7 +57,7 @@ def create_consignment(
 ) -> StoredResponse:
     """Validate, claim the Idempotency-Key, store consignment + outbox rows + the response in one transaction."""
     consignment = _build(deps, caller, cmd)  # raises ValidationFailed before anything is stored
-    replay, claimed_at = _claim_key(deps, caller.key.id, idempotency_key, fingerprint)
+    replay, claimed_at = _claim_key(deps, caller.principal_id, idempotency_key, fingerprint)
     if replay:
         return replay
     try:
@@ -73,7 +73,7 @@ def create_consignment(
                 ids.append(add_outbox(uow, OutboxKind.BOOK, now=now, consignment_id=consignment.id, payload={}))
             body = render(consignment)
             if not uow.idempotency.complete(
-                caller.key.id,
+                caller.principal_id,
                 idempotency_key,
                 claimed_at=claimed_at,
                 status=201,
@@ -87,22 +87,22 @@ def create_consignment(
         raise
     except Exception:
         with deps.uow() as uow:
-            uow.idempotency.release(caller.key.id, idempotency_key)
+            uow.idempotency.release(caller.principal_id, idempotency_key)
             uow.commit()
         raise
     deps.wake(ids)
     return StoredResponse(status=201, body=body, replayed=False)
 
 
-def _claim_key(deps: Deps, api_key_id: str, key: str, fingerprint: str) -> tuple[StoredResponse | None, datetime]:
+def _claim_key(deps: Deps, principal_id: str, key: str, fingerprint: str) -> tuple[StoredResponse | None, datetime]:
     """Claim the key; returns (stored response to replay, None) or (None, the claim's time, our fencing token)."""
     now = deps.clock.now()
     with deps.uow() as uow:
-        record = IdempotencyRecord(api_key_id=api_key_id, key=key, fingerprint=fingerprint, created_at=now)
+        record = IdempotencyRecord(principal_id=principal_id, key=key, fingerprint=fingerprint, created_at=now)
         if uow.idempotency.insert(record):
             uow.commit()
             return None, now
-        existing = uow.idempotency.get(api_key_id, key)
+        existing = uow.idempotency.get(principal_id, key)
         if existing is None:  # released between our insert and read: the client may simply retry
             raise IdempotencyKeyInUse("A request with this Idempotency-Key was just abandoned; retry.")
         if existing.fingerprint != fingerprint:
@@ -111,7 +111,7 @@ def _claim_key(deps: Deps, api_key_id: str, key: str, fingerprint: str) -> tuple
             assert existing.response_status is not None and existing.response_body is not None
             return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True), now
         stale = now - timedelta(seconds=deps.idempotency_stale_seconds)
-        if uow.idempotency.take_over(api_key_id, key, stale_before=stale, now=now):
+        if uow.idempotency.take_over(principal_id, key, stale_before=stale, now=now):
             uow.commit()
             return None, now
         raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed; retry shortly.")
@@ -197,10 +197,10 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
     return Consignment.register(
         initial=Status.AWAITING_RESULT if awaiting_result else Status.REQUESTED,
         occurred_at=deps.clock.now(),
-        actor=f"api_key:{caller.key.key_prefix}",
+        actor=caller.actor,
         id=str(uuid.uuid4()),
         agency_id=caller.agency.id,
-        api_key_id=caller.key.id,
+        api_key_id=caller.api_key_id,
         kind=Kind(cmd.kind),
         carrier=cmd.carrier,
         service=cmd.service,
@@ -340,7 +340,7 @@ def cancel_consignment(deps: Deps, caller: Caller, consignment_id: str, *, reaso
         if c is None:
             raise NotFound("No consignment with this id.")
         now = deps.clock.now()
-        tell_courier = c.cancel(occurred_at=now, actor=f"api_key:{caller.key.key_prefix}", reason=reason)
+        tell_courier = c.cancel(occurred_at=now, actor=caller.actor, reason=reason)
         uow.consignments.save(c)
         ids = record_effects(uow, c, now=now)
         if tell_courier:

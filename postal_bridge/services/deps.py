@@ -15,6 +15,7 @@ from postal_bridge.domain.ports import (
     HostResolver,
     JobQueue,
     LabelRenderer,
+    PasswordHasher,
     UnitOfWork,
     UnitsCatalog,
     WebhookSender,
@@ -55,6 +56,7 @@ class Deps:
     tariff: Tariff | None = None
     post_offices: PostOfficeStore | None = None
     units_catalog: UnitsCatalog | None = None  # the address resolver is built from it once per process
+    passwords: PasswordHasher | None = None  # argon2id for people who sign in to the pages
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url.rstrip('/')}/t/{token}"

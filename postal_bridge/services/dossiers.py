@@ -100,7 +100,7 @@ def receive_event(
     if event_type == T.REJECTED and cmd.return_paper_dossier:
         paper_return = _prepare_paper_return(deps, caller, known, now=now)
 
-    actor = f"api_key:{caller.key.key_prefix}"
+    actor = caller.actor
     at = cmd.occurred_at or now
     wake: list[int] = []
     with deps.uow() as uow:
@@ -222,10 +222,10 @@ def _prepare_paper_return(deps: Deps, caller: Caller, known: list[Consignment], 
         options["sandbox_scenario"] = pickup.options["sandbox_scenario"]
     ret = Consignment.register(
         occurred_at=now,
-        actor=f"api_key:{caller.key.key_prefix}",
+        actor=caller.actor,
         id=str(uuid.uuid4()),
         agency_id=caller.agency.id,
-        api_key_id=caller.key.id,
+        api_key_id=caller.api_key_id,
         kind=Kind.RETURN,
         carrier=pickup.carrier,
         service=pickup.service,

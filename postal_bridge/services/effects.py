@@ -82,27 +82,28 @@ def record_effects(uow: UnitOfWork, c: Consignment, *, now: datetime) -> list[in
     """Outbox rows for every event appended since load: a signed callback each, a label render once booked.
 
     Call after the consignment was added or saved (the rows reference it); the events are then marked handled.
+    A consignment made through an API key reports to that key's callback URL; one made by a person at the counter
+    (no key) reports to every callback URL of its agency's dossier-system keys, so the one-stop system hears of it too.
     """
     return record_effects_many(uow, [c], now=now)
 
 
 def record_effects_many(uow: UnitOfWork, consignments: Sequence[Consignment], *, now: datetime) -> list[int]:
     """``record_effects`` for several consignments changed in one transaction (a clerk's batch of scans, a handover):
-    each API key is read once and every outbox row is inserted in one statement, in the same order as one by one."""
-    keys: dict[str, ApiKey | None] = {}
+    each receiver is looked up once and every outbox row is inserted in one statement, in the same order as one by
+    one."""
+    found: dict[str, list[ApiKey]] = {}
     items: list[OutboxItem] = []
     for c in consignments:
-        if c.api_key_id and c.api_key_id not in keys:
-            keys[c.api_key_id] = uow.api_keys.get(c.api_key_id)
-        key = keys.get(c.api_key_id) if c.api_key_id else None
+        receivers = _receivers(uow, c, found) if c.new_events else []
         for event in c.new_events:
-            if key is not None and key.callback_url:
+            for key in receivers:
                 items.append(
                     _item(
                         OutboxKind.NOTIFY_DOSSIER,
                         now=now,
                         consignment_id=c.id,
-                        ordering_key=f"webhook:{c.id}",
+                        ordering_key=f"webhook:{c.id}" if len(receivers) == 1 else f"webhook:{c.id}:{key.id}",
                         payload={
                             "api_key_id": key.id,
                             "message_id": "msg_" + uuid.uuid4().hex,
@@ -117,3 +118,16 @@ def record_effects_many(uow: UnitOfWork, consignments: Sequence[Consignment], *,
         c.new_events.clear()
     uow.outbox.add_many(items)
     return [item.id for item in items if item.id is not None]
+
+
+def _receivers(uow: UnitOfWork, c: Consignment, found: dict[str, list[ApiKey]]) -> list[ApiKey]:
+    if c.api_key_id:
+        slot = "key:" + c.api_key_id
+        if slot not in found:
+            key = uow.api_keys.get(c.api_key_id)
+            found[slot] = [key] if key is not None and key.callback_url else []
+        return found[slot]
+    slot = "agency:" + c.agency_id
+    if slot not in found:
+        found[slot] = uow.api_keys.callback_keys(c.agency_id)
+    return found[slot]

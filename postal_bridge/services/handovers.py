@@ -55,7 +55,7 @@ def create_handover(deps: Deps, caller: Caller, cmd: CreateHandover) -> Handover
             uow,
             deps,
             agency_id=caller.agency.id,
-            actor=f"api_key:{caller.key.key_prefix}",
+            actor=caller.actor,
             direction=direction,
             consignment_ids=ids,
             place=nfc(cmd.place),

@@ -48,7 +48,7 @@ class Money:
 
 
 def _actor(caller: Caller) -> str:
-    return f"api_key:{caller.key.key_prefix}"
+    return caller.actor
 
 
 def _consignment(uow, caller: Caller, consignment_id: str) -> Consignment:

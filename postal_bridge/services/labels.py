@@ -178,7 +178,7 @@ class Printed:
 
 def _format(caller: Caller, fmt: str | None, dpi: int | None) -> str:
     if fmt is None:
-        return caller.key.printer_profile
+        return caller.printer_profile
     if fmt == "pdf":
         return "pdf"
     if fmt == "zpl":
@@ -193,7 +193,7 @@ def _log(deps: Deps, caller: Caller, ids: list[str], document: str) -> None:
         already = uow.prints.printed(ids, document)
         now = deps.clock.now()
         for cid in ids:
-            uow.prints.add(PrintRecord(cid, document, now, f"api_key:{caller.key.key_prefix}", cid in already))
+            uow.prints.add(PrintRecord(cid, document, now, caller.actor, cid in already))
         uow.commit()
 
 

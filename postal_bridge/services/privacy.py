@@ -114,7 +114,7 @@ def _phone(deps: Deps, raw: str) -> Phone:
 
 def export_citizen(deps: Deps, caller: Caller, phone: str) -> dict[str, Any]:
     """Every consignment of the citizen with this phone (E.164 after parsing), across agencies; audited."""
-    if caller.key.scope != "admin":
+    if not caller.is_admin:
         raise Forbidden("Exporting a citizen's data needs an admin key.")
     e164 = _phone(deps, phone or "").e164
     now = deps.clock.now()
@@ -168,7 +168,7 @@ def export_citizen(deps: Deps, caller: Caller, phone: str) -> dict[str, Any]:
         uow.audit.record(
             AuditEntry(
                 at=now,
-                actor=f"api_key:{caller.key.key_prefix} ({caller.agency.code})",
+                actor=f"{caller.actor} ({caller.agency.code})",
                 action=EXPORT_ACTION,
                 subject=subject_ref(e164),
                 details={"phone_masked": Phone(e164).masked, "consignment_ids": [i["id"] for i in items]},
@@ -188,7 +188,7 @@ def export_citizen(deps: Deps, caller: Caller, phone: str) -> dict[str, Any]:
 
 
 def audit_entries(deps: Deps, caller: Caller, *, phone: str | None = None) -> list[AuditEntry]:
-    if caller.key.scope != "admin":
+    if not caller.is_admin:
         raise Forbidden("The audit log needs an admin key.")
     subject = subject_ref(_phone(deps, phone).e164) if phone else None
     with deps.uow() as uow:

@@ -73,7 +73,7 @@ class Scope:
 
 
 def scope_of(caller: Caller) -> Scope:
-    if caller.key.scope == "admin":
+    if caller.is_admin:
         return Scope(None, ALL_AGENCIES)
     return Scope(caller.agency.id, caller.agency.name)
 

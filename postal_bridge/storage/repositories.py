@@ -24,6 +24,9 @@ from postal_bridge.domain.model import (
     OutboxKind,
     OutboxState,
     PrintRecord,
+    Role,
+    User,
+    UserSession,
 )
 from postal_bridge.domain.phone import Phone
 from postal_bridge.domain.status import TERMINAL, Kind, Status
@@ -89,6 +92,20 @@ class SqlApiKeyRepository(_Repo):
     def by_hash(self, key_hash: str) -> ApiKey | None:
         row = self.conn.execute(select(t.api_keys).where(t.api_keys.c.key_hash == key_hash)).mappings().first()
         return ApiKey(**row) if row else None
+
+    def callback_keys(self, agency_id: str) -> list[ApiKey]:
+        """The agency's live keys with a callback URL: where changes to consignments made by its staff are sent."""
+        k = t.api_keys.c
+        q = (
+            select(t.api_keys)
+            .where(k.agency_id == agency_id, k.revoked_at.is_(None), k.callback_url.is_not(None))
+            .order_by(k.created_at, k.id)
+        )
+        return [ApiKey(**r) for r in self.conn.execute(q).mappings()]
+
+    def for_agency(self, agency_id: str) -> list[ApiKey]:
+        q = select(t.api_keys).where(t.api_keys.c.agency_id == agency_id).order_by(t.api_keys.c.created_at)
+        return [ApiKey(**r) for r in self.conn.execute(q).mappings()]
 
 
 class SqlUnitsRepository(_Repo):
@@ -680,18 +697,18 @@ class SqlIdempotencyRepository(_Repo):
             return False
         return True
 
-    def get(self, api_key_id: str, key: str) -> IdempotencyRecord | None:
-        row = self.conn.execute(select(_I).where(_I.c.api_key_id == api_key_id, _I.c.key == key)).mappings().first()
+    def get(self, principal_id: str, key: str) -> IdempotencyRecord | None:
+        row = self.conn.execute(select(_I).where(_I.c.principal_id == principal_id, _I.c.key == key)).mappings().first()
         if not row:
             return None
         data = dict(row)
         data.pop("completed_at")
         return IdempotencyRecord(**data)
 
-    def take_over(self, api_key_id: str, key: str, *, stale_before: datetime, now: datetime) -> bool:
+    def take_over(self, principal_id: str, key: str, *, stale_before: datetime, now: datetime) -> bool:
         res = self.conn.execute(
             update(_I)
-            .where(_I.c.api_key_id == api_key_id, _I.c.key == key, _I.c.state == "in_progress")
+            .where(_I.c.principal_id == principal_id, _I.c.key == key, _I.c.state == "in_progress")
             .where(_I.c.created_at < stale_before)
             .values(created_at=now)
         )
@@ -699,7 +716,7 @@ class SqlIdempotencyRepository(_Repo):
 
     def complete(
         self,
-        api_key_id: str,
+        principal_id: str,
         key: str,
         *,
         claimed_at: datetime,
@@ -710,15 +727,15 @@ class SqlIdempotencyRepository(_Repo):
     ) -> bool:
         res = self.conn.execute(
             update(_I)
-            .where(_I.c.api_key_id == api_key_id, _I.c.key == key)
+            .where(_I.c.principal_id == principal_id, _I.c.key == key)
             .where(_I.c.state == "in_progress", _I.c.created_at == claimed_at)
             .values(state="done", response_status=status, response_body=body, resource_id=resource_id, completed_at=now)
         )
         return res.rowcount == 1
 
-    def release(self, api_key_id: str, key: str) -> None:
+    def release(self, principal_id: str, key: str) -> None:
         self.conn.execute(
-            _I.delete().where(_I.c.api_key_id == api_key_id, _I.c.key == key, _I.c.state == "in_progress")
+            _I.delete().where(_I.c.principal_id == principal_id, _I.c.key == key, _I.c.state == "in_progress")
         )
 
 
@@ -825,3 +842,68 @@ class SqlPrintLogRepository(_Repo):
                 .limit(limit)
             ).scalars()
         )
+
+
+class SqlUserRepository(_Repo):
+    """People who sign in, and their browser sessions (stored as token hashes)."""
+
+    def add(self, user: User) -> None:
+        self.conn.execute(insert(t.users).values(**_user_row(user)))
+
+    def get(self, user_id: str) -> User | None:
+        row = self.conn.execute(select(t.users).where(t.users.c.id == user_id)).mappings().first()
+        return _user(row) if row else None
+
+    def by_username(self, username: str) -> User | None:
+        row = self.conn.execute(select(t.users).where(t.users.c.username == username)).mappings().first()
+        return _user(row) if row else None
+
+    def save(self, user: User) -> None:
+        values = _user_row(user)
+        values.pop("id")
+        self.conn.execute(update(t.users).where(t.users.c.id == user.id).values(**values))
+
+    def list(self, *, agency_id: str | None = None, post_office_code: str | None = None) -> list[User]:
+        q = select(t.users).order_by(t.users.c.username)
+        if agency_id is not None:
+            q = q.where(t.users.c.agency_id == agency_id)
+        if post_office_code is not None:
+            q = q.where(t.users.c.post_office_code == post_office_code)
+        return [_user(r) for r in self.conn.execute(q).mappings()]
+
+    def add_session(self, session: UserSession) -> None:
+        self.conn.execute(insert(t.user_sessions).values(**session.__dict__))
+
+    def session(self, token_hash: str) -> UserSession | None:
+        row = (
+            self.conn.execute(select(t.user_sessions).where(t.user_sessions.c.token_hash == token_hash))
+            .mappings()
+            .first()
+        )
+        return UserSession(**row) if row else None
+
+    def touch_session(self, token_hash: str, now: datetime) -> None:
+        self.conn.execute(
+            update(t.user_sessions).where(t.user_sessions.c.token_hash == token_hash).values(last_seen_at=now)
+        )
+
+    def revoke_sessions(self, *, now: datetime, token_hash: str | None = None, user_id: str | None = None) -> int:
+        """Revoke one session (logout) or every session of a user (disabled, password changed)."""
+        q = update(t.user_sessions).where(t.user_sessions.c.revoked_at.is_(None))
+        if token_hash is not None:
+            q = q.where(t.user_sessions.c.token_hash == token_hash)
+        if user_id is not None:
+            q = q.where(t.user_sessions.c.user_id == user_id)
+        return self.conn.execute(q.values(revoked_at=now)).rowcount
+
+
+def _user_row(u: User) -> dict[str, Any]:
+    row = dict(u.__dict__)
+    row["role"] = u.role.value
+    return row
+
+
+def _user(r: Any) -> User:
+    data = dict(r)
+    data["role"] = Role(data["role"])
+    return User(**data)

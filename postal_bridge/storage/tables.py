@@ -241,7 +241,8 @@ outbox = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
-    Column("api_key_id", String(36), ForeignKey("api_keys.id"), primary_key=True),
+    # Keys are scoped by who sent them: an API key's id, or "user:<id>" for a signed-in person (no foreign key).
+    Column("principal_id", String(64), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
     Column("state", String(16), nullable=False),
@@ -517,4 +518,33 @@ delivery_proofs = Table(
     Column("refuser_id_type", String(16)),
     Column("refuser_id_last4", String(4)),
     UniqueConstraint("user_id", "client_event_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("username", String(32), nullable=False, unique=True),
+    Column("full_name", String(200), nullable=False, server_default=""),
+    Column("role", String(16), nullable=False),  # counter | clerk | admin
+    Column("agency_id", String(36), ForeignKey("agencies.id"), index=True),  # counter, admin
+    Column("post_office_code", String(32), ForeignKey("post_offices.code"), index=True),  # clerk
+    Column("password_hash", String(200), nullable=False),  # argon2id, encoded with its parameters
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", UTCDateTime()),
+    Column("last_login_at", UTCDateTime()),
+    Column("disabled_at", UTCDateTime()),
+    Column("printer_profile", String(16), nullable=False, server_default="pdf"),  # pdf | zpl203 | zpl300
+)
+
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the cookie's random token
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
 )

@@ -44,6 +44,7 @@ class SqlUnitOfWork:
         self.labels = r.SqlLabelRepository(conn)
         self.handovers = r.SqlHandoverRepository(conn)
         self.prints = r.SqlPrintLogRepository(conn)
+        self.users = r.SqlUserRepository(conn)
         self.dossier_events = SqlDossierEventRepository(conn)
         self.alerts = SqlAlertRepository(conn)
         self.breaches = SqlBreachRepository(conn)

@@ -1,94 +1,103 @@
-"""Server-rendered pages. For now: the citizen's tracking page and the health endpoints."""
+"""Server-rendered pages (Flask + Jinja, Flask-Babel): sign-in, the staff areas, the citizen's tracking page, help.
+
+Every core action works without JavaScript; scripts (``static/js``) only add scanning, type-ahead and offline work.
+Areas register their blueprints in ``AREAS`` and their navigation entries with ``web.nav.register``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template
+import hashlib
+import importlib
+from pathlib import Path
+from typing import Any
 
-from postal_bridge.domain.consignment import Source
-from postal_bridge.domain.status import STATUS_LABELS_VI, TERMINAL
-from postal_bridge.services.consignments import find_by_token
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
-TZ = "Asia/Ho_Chi_Minh"
-SOURCE_VI = {
-    Source.API: "Bộ phận Một cửa",
-    Source.COURIER_WEBHOOK: "Bưu chính",
-    Source.COURIER_POLL: "Bưu chính",
-    Source.SCAN: "Nhân viên bưu chính",
-    Source.SYSTEM: "Hệ thống",
-}
-
-
-def _container():
-    return current_app.extensions["postal_bridge"]
-
-
-@bp.get("/t/<token>")
-def track(token: str):
-    """Minimal citizen page: status in words, timeline, masked personal data. Unknown tokens: a generic 404 page."""
-    from zoneinfo import ZoneInfo
-
-    c = find_by_token(_container().deps, token)
-    if c is None:
-        return render_template("track_unknown.html"), 404
-    with _container().deps.uow() as uow:
-        ward = uow.units.ward(c.citizen.address.ward_code)
-        agency = uow.agencies.get(c.agency_id)
-    tz = ZoneInfo(TZ)
-    timeline = [
-        {
-            "when": e.occurred_at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
-            "status": STATUS_LABELS_VI[e.status],
-            "who": SOURCE_VI[e.source],
-            "description": " · ".join(x for x in (e.description, e.location) if x and e.source != Source.API),
-        }
-        for e in reversed(c.events)
-    ]
-    return render_template(
-        "track.html",
-        status=STATUS_LABELS_VI[c.status],
-        finished=c.status in TERMINAL,
-        kind=c.kind.value,
-        recipient="(đã xoá)" if c.personal_data_purged_at else c.citizen.masked_name,
-        phone="(đã xoá)" if c.personal_data_purged_at else c.citizen.phone.masked,
-        area=f"{ward.name}, {ward.province_name}" if ward else "",
-        tracking_code=c.tracking_code,
-        agency_name=agency.name if agency else "",
-        hotline=agency and _display_phone(agency.phone),
-        timeline=timeline,
-    )
-
-
-def _display_phone(e164: str) -> str:
-    from postal_bridge.domain.phone import Phone
-
-    return Phone(e164).display
-
-
-@bp.get("/healthz")
-def healthz():
-    return jsonify(status="ok")
-
-
-@bp.get("/readyz")
-def readyz():
-    c = _container()
-    checks = {"database": "ok", "redis": "ok"}
-    try:
-        c.ping_database()
-    except Exception as exc:  # noqa: BLE001
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        if not c.deps.jobs.ping():
-            checks["redis"] = "error: not configured"
-    except Exception as exc:  # noqa: BLE001
-        checks["redis"] = f"error: {type(exc).__name__}"
-    ready = all(v == "ok" for v in checks.values())
-    return jsonify(status="ready" if ready else "unavailable", checks=checks), 200 if ready else 503
+# Modules with a ``bp`` blueprint (and optionally ``init(app)``), registered in this order.
+AREAS = (
+    "postal_bridge.web.ops",
+    "postal_bridge.web.pages",
+    "postal_bridge.web.citizen",
+    "postal_bridge.web.dashboard",
+)
 
 
 def init_web(app: Flask) -> None:
-    from postal_bridge.web import dashboard
+    from postal_bridge.web.auth import init_auth
+    from postal_bridge.web.i18n import init_i18n
+    from postal_bridge.web.security import init_security
 
-    app.register_blueprint(bp)
-    app.register_blueprint(dashboard.bp)
+    container = app.extensions["postal_bridge"]
+    settings = container.settings
+    secure = settings.env == "production" or settings.public_base_url.startswith("https://")
+    init_security(app, redis_url=settings.redis_url, secure_cookies=secure)
+    init_i18n(app)
+    init_auth(app)
+    from postal_bridge.web.labels import init_labels
+
+    init_labels(app)
+    app.extensions["postal_bridge.page_error"] = page_error
+
+    version = static_version()
+
+    @app.context_processor
+    def _site() -> dict[str, Any]:
+        return {"sandbox": settings.env != "production", "static_version": version}
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        return page_error(400, _("Phiên làm việc đã hết hạn hoặc biểu mẫu đã cũ. Hãy tải lại trang và làm lại."))
+
+    for name in AREAS:
+        module = importlib.import_module(name)
+        app.register_blueprint(module.bp)
+        if hasattr(module, "init"):
+            module.init(app)
+
+
+TITLES = {
+    400: _l("Yêu cầu không hợp lệ"),
+    401: _l("Cần đăng nhập"),
+    403: _l("Không có quyền truy cập"),
+    404: _l("Không tìm thấy trang"),
+    405: _l("Không hỗ trợ thao tác này"),
+    409: _l("Không thực hiện được"),
+    413: _l("Dữ liệu quá lớn"),
+    422: _l("Dữ liệu chưa đúng"),
+    429: _l("Quá nhiều yêu cầu"),
+    500: _l("Đã có lỗi"),
+    503: _l("Dịch vụ tạm dừng"),
+}
+
+
+def page_error(status: int, message: str, ref: str | None = None):
+    """An error page in the user's language. Messages from the services are shown only for 4xx (they name the
+    problem); a 500 shows just a reference to quote to the help desk."""
+    title = str(TITLES.get(status, TITLES[500]))
+    if status >= 500:
+        message = _("Hệ thống gặp lỗi ngoài ý muốn. Hãy thử lại sau ít phút.")
+    elif status == 404:
+        message = _("Địa chỉ này không có trên hệ thống, hoặc bạn không có quyền xem.")
+    elif status == 403:
+        message = _("Tài khoản của bạn không được dùng trang này.")
+    elif status == 429:
+        message = _("Bạn đã thao tác quá nhiều lần trong thời gian ngắn. Hãy chờ một lát rồi thử lại.")
+    return render_template("error.html", status=status, title=title, message=message, ref=ref), status
+
+
+def static_version() -> str:
+    """Cache-busting for scripts and styles: a digest of the static files' names, sizes and times."""
+    root = Path(__file__).resolve().parent / "static"
+    digest = hashlib.sha1(usedforsecurity=False)
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:10]
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "application/json"

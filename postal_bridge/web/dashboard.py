@@ -1,10 +1,11 @@
 """``/dashboard``: the provincial office's page — key figures and three charts drawn here as inline SVG (no
 JavaScript, no chart library), each with a ``<title>``/``<desc>`` and a data table as fallback.
 
-Sign-in, until user accounts exist: an ``Authorization: Bearer <api key>`` header (a reverse proxy or a script can
-send it), or a small form that POSTs the key once; the signed session cookie then keeps the key's SHA-256, never the
-key. The key is never accepted in the URL: query strings end up in access logs, browser history and Referer headers.
-An admin key sees every agency; any other key its own agency.
+Who may look: a signed-in counter user (their agency) or admin (the whole province); or a system with an
+``Authorization: Bearer <api key>`` header (a reverse proxy or a script can send it), or a small form that POSTs the
+key once — the signed session cookie then keeps the key's SHA-256, never the key. The key is never accepted in the
+URL: query strings end up in access logs, browser history and Referer headers. An admin key sees every agency; any
+other key its own agency.
 """
 
 from __future__ import annotations
@@ -12,14 +13,20 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from postal_bridge.domain.errors import Unauthorized, ValidationFailed
+from postal_bridge.domain.model import Role
 from postal_bridge.domain.reports import KIND_LABELS_VI
 from postal_bridge.services import reports as svc
 from postal_bridge.services.agencies import authenticate
+from postal_bridge.web import nav
+from postal_bridge.web.auth import agency_caller, current_user
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
+nav.register("admin", "dashboard.dashboard", _l("Bảng điều khiển"), order=90)
+nav.register("counter", "dashboard.dashboard", _l("Bảng điều khiển"), order=90)
 SESSION_KEY = "dashboard_key_sha256"
 KIND_COLOURS = {"pickup": "#0b5394", "return": "#e69138", "transfer": "#6aa84f"}
 LINE_COLOUR = "#1b6e20"
@@ -31,6 +38,9 @@ def _deps():
 
 
 def _caller():
+    user = current_user()
+    if user is not None and user.role in (Role.COUNTER, Role.ADMIN):
+        return agency_caller()
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -84,7 +94,7 @@ def dashboard():
         status_svg=status_chart(data),
         pct=svc.vn_pct,
         num=svc.vn_int,
-        signed_in_with_header=bool(request.headers.get("Authorization")),
+        signed_in_with_key=bool(session.get(SESSION_KEY)) and current_user() is None,
     )
 
 

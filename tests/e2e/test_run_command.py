@@ -66,6 +66,17 @@ def test_run_serves_the_whole_path_and_stops_cleanly_on_ctrl_c(tmp_path) -> None
         assert f"running at {base}" in banner
         key = re.search(r"HCC-HN\s+api_key=(pb_demo_\w+)", banner).group(1)
         assert "create-api-key" in banner
+        for username, role in (("motcua.hn", "counter"), ("buucuc.hk", "clerk"), ("quantri", "admin")):
+            password = re.search(rf"{re.escape(username)}\s+(demo-\w+)\s+\({role}\)", banner).group(1)
+            person = requests.Session()
+            token = re.search(r'name="csrf_token" value="([^"]+)"', person.get(f"{base}/login", timeout=5).text)
+            signed = person.post(
+                f"{base}/login",
+                data={"username": username, "password": password, "csrf_token": token.group(1)},
+                allow_redirects=False,
+                timeout=10,
+            )
+            assert signed.status_code == 303, f"{username} could not sign in with the printed password"
 
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {key}"

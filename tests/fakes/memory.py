@@ -269,6 +269,13 @@ class MemoryApiKeyRepository(_Repo):
     def by_hash(self, key_hash: str) -> ApiKey | None:
         return next((k for _, k in self.tx.items("api_keys") if k.key_hash == key_hash), None)
 
+    def for_agency(self, agency_id: str) -> list[ApiKey]:
+        keys = [k for _, k in self.tx.items("api_keys") if k.agency_id == agency_id]
+        return sorted(keys, key=lambda k: (k.created_at, k.id))
+
+    def callback_keys(self, agency_id: str) -> list[ApiKey]:
+        return [k for k in self.for_agency(agency_id) if k.revoked_at is None and k.callback_url]
+
     def revoke(self, key_id: str, at: datetime) -> None:
         """Test helper (no port method exists yet): mark a key revoked."""
         key = self.get(key_id)
@@ -575,26 +582,26 @@ class MemoryOutboxRepository(_Repo):
 
 class MemoryIdempotencyRepository(_Repo):
     def insert(self, record: IdempotencyRecord) -> bool:
-        key = (record.api_key_id, record.key)
+        key = (record.principal_id, record.key)
         if self.tx.has("idempotency", key):
             return False
         self.tx.put("idempotency", key, record)
         return True
 
-    def get(self, api_key_id: str, key: str) -> IdempotencyRecord | None:
-        return self.tx.get("idempotency", (api_key_id, key))
+    def get(self, principal_id: str, key: str) -> IdempotencyRecord | None:
+        return self.tx.get("idempotency", (principal_id, key))
 
-    def take_over(self, api_key_id: str, key: str, *, stale_before: datetime, now: datetime) -> bool:
-        record = self.get(api_key_id, key)
+    def take_over(self, principal_id: str, key: str, *, stale_before: datetime, now: datetime) -> bool:
+        record = self.get(principal_id, key)
         if record is None or record.state != "in_progress" or not record.created_at < stale_before:
             return False
         record.created_at = now
-        self.tx.put("idempotency", (api_key_id, key), record)
+        self.tx.put("idempotency", (principal_id, key), record)
         return True
 
     def complete(
         self,
-        api_key_id: str,
+        principal_id: str,
         key: str,
         *,
         claimed_at: datetime,
@@ -603,20 +610,20 @@ class MemoryIdempotencyRepository(_Repo):
         resource_id: str,
         now: datetime,
     ) -> bool:
-        record = self.get(api_key_id, key)
+        record = self.get(principal_id, key)
         if record is None or record.state != "in_progress" or record.created_at != claimed_at:
             return False  # an UPDATE matching no row: the claim was taken over
         record.state = "done"
         record.response_status = status
         record.response_body = body
         record.resource_id = resource_id
-        self.tx.put("idempotency", (api_key_id, key), record)
+        self.tx.put("idempotency", (principal_id, key), record)
         return True
 
-    def release(self, api_key_id: str, key: str) -> None:
-        record = self.get(api_key_id, key)
+    def release(self, principal_id: str, key: str) -> None:
+        record = self.get(principal_id, key)
         if record is not None and record.state == "in_progress":
-            self.tx.delete("idempotency", (api_key_id, key))
+            self.tx.delete("idempotency", (principal_id, key))
 
 
 class MemoryLabelRepository(_Repo):

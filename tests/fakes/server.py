@@ -11,9 +11,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 class LoopbackServer:
     """``with LoopbackServer(app) as server: requests.get(server.url + "/path")``."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1") -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self._app = app
         self._host = host
+        self._want_port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -30,7 +31,7 @@ class LoopbackServer:
     def start(self) -> Self:
         if self._server is not None:
             return self
-        self._server = make_server(self._host, 0, self._app, threaded=True)
+        self._server = make_server(self._host, self._want_port, self._app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="loopback-server", daemon=True)
         self._thread.start()
         return self

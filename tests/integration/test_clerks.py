@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from postal_bridge.domain.commands import CreateConsignment, CreateHandover
 from postal_bridge.domain.consignment import Consignment, Source
-from postal_bridge.domain.errors import Conflict, NotFound, ValidationFailed
+from postal_bridge.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from postal_bridge.domain.model import OutboxKind
 from postal_bridge.domain.outcomes import set_citizen_id
 from postal_bridge.domain.scans import ScanInput, ScanOutcome
@@ -697,3 +697,26 @@ def test_an_event_id_belongs_to_one_item_and_erasure_clears_the_door_records(wor
     c = w.get(a)
     assert (c.citizen_id_type, c.citizen_id_last4, c.citizen.name) == (None, None, "")
     assert scans.lookup(w.deps, w.clerk_hn, w.code(a)).item.recipient == "(đã xoá)"
+
+
+def test_signed_in_accounts_act_as_the_clerk_and_as_the_counter_confirming(world: World) -> None:
+    from postal_bridge.services import accounts
+    from postal_bridge.services.clerk_scope import clerk_caller
+
+    w = world
+    clerk_user, _ = accounts.create_user(w.deps, username="nvbc.badinh", role="clerk", post_office_code=HN_OFFICE)
+    counter_user, _ = accounts.create_user(w.deps, username="motcua.hn", role="counter", agency_code="HCC-HN")
+    clerk = clerk_caller(clerk_user)
+    assert clerk == ClerkCaller(clerk_user.id, "nvbc.badinh", HN_OFFICE) and clerk.actor == "user:nvbc.badinh"
+    with pytest.raises(Forbidden):
+        clerk_caller(counter_user)
+    r = w.create()
+    w.book(r)
+    session = handover_sessions.open_session(w.deps, clerk, direction="to_post", agency_code="HCC-HN")
+    w.scan(clerk, event(w.code(r), w.clock.now(), "handover", session.id))
+    counter = accounts.agency_caller(w.deps, counter_user)
+    handover = handover_sessions.confirm_session(
+        w.deps, clerk, session.id, agency_rep=counter, clerk_name="Trần Văn Bưu", agency_rep_name="Lê Thị Cửa"
+    )
+    assert (handover.created_by, handover.agency_confirmed_by) == ("user:nvbc.badinh", "user:motcua.hn")
+    assert w.get(r).status == Status.PICKED_UP and w.get(r).events[-1].actor == "user:nvbc.badinh"

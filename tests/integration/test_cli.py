@@ -118,3 +118,28 @@ def test_carrier_settings_store_and_show_masked(db_env, tmp_path) -> None:
     assert "ghn\tdisabled" in off.stdout
     bad = _cli(["carrier-settings", "--agency", "HCC-HN", "--carrier", "dhl", "x=1"], db_env, tmp_path)
     assert bad.returncode == 1 and "Unknown courier 'dhl'" in bad.stderr
+
+
+def test_create_user_prints_the_password_once_or_reads_it_from_stdin(db_env, tmp_path) -> None:
+    assert _cli(["migrate"], db_env, tmp_path).returncode == 0
+    assert _cli(["seed-demo"], db_env, tmp_path).returncode == 0
+    made = _cli(["create-user", "--username", "hoa.nt", "--role", "counter", "--agency", "HCC-HN"], db_env, tmp_path)
+    assert made.returncode == 0, made.stderr
+    [line] = made.stdout.splitlines()
+    assert line.startswith("password=") and len(line) > len("password=") + 10
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POSTAL_BRIDGE_")}
+    env.update({"POSTAL_BRIDGE_INSTANCE_DIR": str(tmp_path / "instance"), **db_env})
+    piped = subprocess.run(
+        [sys.executable, "-m", "postal_bridge.cli", "create-user", "--username", "clerk.hk", "--role", "clerk",
+         "--post-office", "DEMO-HN-01", "--password-stdin"],
+        input="a long enough secret\n", env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert "a long enough secret" not in piped.stdout
+
+    refused = _cli(["create-user", "--username", "x1.ok", "--role", "clerk", "--agency", "HCC-HN"], db_env, tmp_path)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: post_office:")
+    again = _cli(["create-user", "--username", "hoa.nt", "--role", "admin", "--agency", "HCC-HN"], db_env, tmp_path)
+    assert again.returncode == 1 and "username" in again.stderr

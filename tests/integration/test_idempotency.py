@@ -72,7 +72,7 @@ def test_key_still_in_flight_is_409(api, clock) -> None:
     ).hexdigest()
     with container.deps.uow() as uow:  # another request holds the key right now
         uow.idempotency.insert(
-            IdempotencyRecord(api_key_id=issued.key.id, key="busy", fingerprint=fingerprint, created_at=clock.now())
+            IdempotencyRecord(principal_id=issued.key.id, key="busy", fingerprint=fingerprint, created_at=clock.now())
         )
         uow.commit()
     assert _post(base, issued.api_key, RETURN_BODY, "busy").status_code == 409

@@ -75,3 +75,36 @@ def test_migrate_empty_postgresql_when_configured() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_migrations_create_exactly_the_tables_in_code(tmp_path) -> None:
+    """Alembic's autogenerate finds nothing to add: the migrations and ``storage/tables.py`` describe one schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from postal_bridge.storage.tables import metadata
+
+    url = os.environ.get("POSTAL_BRIDGE_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'diff.db'}"
+    if url.startswith("postgresql"):
+        name = f"pb_diff_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = [
+                d
+                for d in compare_metadata(ctx, metadata)
+                if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
+            ]
+        assert diff == []
+    finally:
+        engine.dispose()
+        if url.startswith("postgresql"):
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()

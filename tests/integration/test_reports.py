@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import drain, register_hanoi
+from tests.conftest import drain, form_token, register_hanoi
 from tests.pdf_tools import pdftotext
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -582,14 +582,19 @@ def test_the_dashboard_draws_accessible_svg_charts(world: World) -> None:
     assert "<table>" in html and "Đã phát thành công" in html and "Tất cả cơ quan, đơn vị" in html
     assert "<script" not in html
 
-    # The sign-in form keeps a hash of the key in the session, then the page works without the header.
-    form = world.client.post("/dashboard/login", data={"api_key": world.keys["HCC-TQ"]})
+    # The sign-in form keeps a hash of the key in the session, then the page works without the header. Like every
+    # form it needs the session's CSRF token.
+    assert world.client.post("/dashboard/login", data={"api_key": world.keys["HCC-TQ"]}).status_code == 400
+    token = form_token(world.client, "/dashboard")
+    form = world.client.post("/dashboard/login", data={"api_key": world.keys["HCC-TQ"], "csrf_token": token})
     assert form.status_code == 303
     own = world.client.get("/dashboard?from=2026-03-01&to=2026-03-15")
     assert own.status_code == 200
     html = own.get_data(as_text=True)
     assert "Tuyên Quang" in html and "Tất cả cơ quan" not in html
     assert world.keys["HCC-TQ"] not in html
-    assert world.client.post("/dashboard/logout").status_code == 303
+    logout = {"csrf_token": form_token(world.client, "/dashboard")}  # signing in began a fresh session
+    assert world.client.post("/dashboard/logout", data=logout).status_code == 303
     assert world.client.get("/dashboard").status_code == 401
-    assert world.client.post("/dashboard/login", data={"api_key": "pb_wrong"}).status_code == 401
+    wrong = {"api_key": "pb_wrong", "csrf_token": form_token(world.client, "/dashboard")}
+    assert world.client.post("/dashboard/login", data=wrong).status_code == 401

@@ -209,10 +209,10 @@ def test_a_stale_idempotency_claim_cannot_store_its_response(uow_factory, clock)
         uow.agencies.add(a)
         uow.api_keys.add(key)
         assert uow.idempotency.insert(
-            IdempotencyRecord(api_key_id=key.id, key="k", fingerprint="f", created_at=first_claim)
+            IdempotencyRecord(principal_id=key.id, key="k", fingerprint="f", created_at=first_claim)
         )
         assert not uow.idempotency.insert(
-            IdempotencyRecord(api_key_id=key.id, key="k", fingerprint="f", created_at=first_claim)
+            IdempotencyRecord(principal_id=key.id, key="k", fingerprint="f", created_at=first_claim)
         )
         uow.commit()
     retry_claim = clock.advance(61)

@@ -227,6 +227,41 @@ def test_create_with_callback_also_queues_the_dossier_notification():
     assert sorted(deps.jobs.outbox_ids) == sorted(i.id for i in items)
 
 
+def test_a_consignment_made_at_the_counter_reports_to_the_agencys_dossier_system():
+    """A person has no callback URL of their own: the agency's dossier-system keys hear of what they create."""
+    from datetime import UTC, datetime
+
+    from postal_bridge.domain.model import Role, User
+    from postal_bridge.services.agencies import Caller
+
+    deps = make_deps()
+    system = seed_caller(deps, callback_url=CALLBACK)
+    quiet = agencies.create_api_key(deps, agency_code=system.agency.code, name="no callback")
+    assert quiet.key.callback_url is None
+    person = Caller(
+        agency=system.agency,
+        user=User(
+            id="u-1",
+            username="hoa",
+            full_name="Nguyễn Thị Hoa",
+            role=Role.COUNTER,
+            password_hash="x",
+            created_at=datetime.now(UTC),
+            agency_id=system.agency.id,
+        ),
+    )
+    store = store_of(deps)
+
+    create(deps, person, key="form-1")
+
+    (c,) = store.consignments()
+    assert c.api_key_id is None
+    assert c.events[0].actor == "user:hoa"
+    (notify,) = store.outbox_items(kind=OutboxKind.NOTIFY_DOSSIER)
+    assert notify.payload["api_key_id"] == system.key.id
+    assert store.idempotency_records()[0].principal_id == "user:u-1"
+
+
 def test_same_key_same_fingerprint_replays_the_stored_response():
     deps = make_deps()
     caller = seed_caller(deps, callback_url=CALLBACK)
@@ -268,7 +303,7 @@ def _claim_in_progress(deps, caller, key: str, fingerprint: str = "fp") -> None:
     """Another request with this key is in flight (its claim is committed, its transaction not yet)."""
     with deps.uow() as uow:
         assert uow.idempotency.insert(
-            IdempotencyRecord(api_key_id=caller.key.id, key=key, fingerprint=fingerprint, created_at=deps.clock.now())
+            IdempotencyRecord(principal_id=caller.key.id, key=key, fingerprint=fingerprint, created_at=deps.clock.now())
         )
         uow.commit()
 

@@ -1,7 +1,7 @@
 """postal clerks: scans, handover sessions, delivery proofs
 
 Revision ID: 0008_clerks
-Revises: 0005
+Revises: 0006_accounts
 Create Date: 2026-12-01 21:42:50.688316
 """
 
@@ -14,7 +14,7 @@ import postal_bridge.storage.types
 
 
 revision = '0008_clerks'
-down_revision = '0005'
+down_revision = "0006_accounts"
 branch_labels = None
 depends_on = None
 
