@@ -97,6 +97,8 @@ def scan_problem(scan: ScanInput, *, now: datetime) -> tuple[ScanOutcome, str] |
         mode = ScanMode(scan.mode)
     except ValueError:
         return ScanOutcome.INVALID, f"Chế độ quét không hợp lệ: {str(scan.mode)[:40]!r}."
+    if scan.session_id is not None and (not isinstance(scan.session_id, str) or len(scan.session_id) > 40):
+        return ScanOutcome.INVALID, "Mã phiên bàn giao (session_id) không hợp lệ."
     if mode == ScanMode.HANDOVER and not scan.session_id:
         return ScanOutcome.INVALID, "Quét bàn giao cần mã phiên bàn giao (session_id)."
     if scan.scanned_at - now > MAX_CLOCK_AHEAD:

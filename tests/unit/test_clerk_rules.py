@@ -138,6 +138,8 @@ def test_a_scans_shape_is_checked_before_its_code() -> None:
     assert scan_problem(_scan(mode="teleport"), now=NOW)[0] == R.INVALID
     assert scan_problem(_scan(mode="handover"), now=NOW)[0] == R.INVALID  # a handover scan needs its session
     assert scan_problem(_scan(mode="handover", session_id="BG-260302-ABCDEF"), now=NOW) is None
+    assert scan_problem(_scan(mode="handover", session_id=42), now=NOW)[0] == R.INVALID
+    assert scan_problem(_scan(mode="handover", session_id="B" * 41), now=NOW)[0] == R.INVALID
 
 
 # ------------------------------------------------------------------------------------------ mode → transition
