@@ -2,10 +2,12 @@
 
 Page 1 starts with the agency and the national motto, the title, the handover id as Code128 + text, the time and
 place, and the two parties (which of them gives and which receives follows ``direction``). Then the table of
-consignments (STT, slip number, item code, dossier code, citizen, documents, complete ✓) and the count line. For
+consignments (STT, slip number, item code, dossier code, citizen, documents, complete ✓) and the count line; when a
+clerk's handover session found expected items missing, a "Thiếu so với danh sách" line lists them. For
 ``to_agency`` handovers the legal sentence follows: the signing time is the time the dossiers are lawfully
 submitted (Art 7.4). The signature boxes of both sides close the last page. Every page carries "Trang x/y" and the
-handover id; continuation pages repeat the table header.
+handover id; continuation pages repeat the table header. A record confirmed by both sides on the clerk's device shows
+the two signatories by name (in the party boxes and the signature boxes) and the signing time.
 
 Layout uses the page-flow engine from ``labels/slip.py``.
 """
@@ -56,18 +58,26 @@ LEGAL_SENTENCE = (
     "giải quyết (khoản 4 Điều 7 Quyết định số 45/2016/QĐ-TTg)."
 )
 SIGNING_TIME = "Thời điểm ký: …… giờ …… phút, ngày …… tháng …… năm ………"
+DOTS = "……………………………………………"
+MISSING_TITLE = "Thiếu so với danh sách"
 
 
 def is_to_agency(content: HandoverContent) -> bool:
     return content.direction == "to_agency"
 
 
-def _parties(content: HandoverContent) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
-    """(label, name, address) of the giver and of the receiver: to_agency = post gives, agency receives."""
+Party = tuple[str, str, str, str]
+
+
+def _parties(content: HandoverContent) -> tuple[Party, Party]:
+    """(label, name, address, signatory) of the giver and of the receiver: to_agency = post gives, agency receives."""
     agency = (nfc(content.agency_name), nfc(content.agency_address))
     post = (nfc(content.post_name), "")
     giver, receiver = (post, agency) if is_to_agency(content) else (agency, post)
-    return (nfc(content.giver_label), *giver), (nfc(content.receiver_label), *receiver)
+    return (
+        (nfc(content.giver_label), *giver, nfc(content.giver_signatory)),
+        (nfc(content.receiver_label), *receiver, nfc(content.receiver_signatory)),
+    )
 
 
 def _motto_block(content: HandoverContent, left: float, width: float) -> Block:
@@ -139,12 +149,12 @@ def _parties_block(content: HandoverContent, left: float, width: float) -> Block
     pad = 3.0
     col = (width - gap) / 2.0
     laid = []
-    for label, name, address in _parties(content):
+    for label, name, address, signatory in _parties(content):
         paras = [Para(label, BOLD, 9.0), Para(name, BOLD, BODY)]
         if address:
             paras.append(Para(address, REGULAR, BODY, prefix="Địa chỉ:"))
-        paras.append(Para("……………………………………………", REGULAR, BODY, prefix="Đại diện:"))
-        paras.append(Para("……………………………………………", REGULAR, BODY, prefix="Chức vụ:"))
+        paras.append(Para(signatory or DOTS, REGULAR, BODY, prefix="Đại diện:"))
+        paras.append(Para(DOTS, REGULAR, BODY, prefix="Chức vụ:"))
         laid.append(para_lines(paras, col - 2 * pad, max_height=45 * mm))
     height = max(lines_height(lines) for lines in laid) + 2 * pad
 
@@ -199,6 +209,15 @@ def _count_text(content: HandoverContent) -> str:
     return f"{text}; tất cả hồ sơ đầy đủ."
 
 
+def _missing_text(content: HandoverContent) -> str:
+    """The expected items that were not handed over, by item code and dossier code."""
+    items = "; ".join(
+        nfc(" – ".join(x for x in (line.tracking_code or line.slip_number, line.dossier_code) if x and x != "—"))
+        for line in content.missing
+    )
+    return f"{MISSING_TITLE}: {len(content.missing)} bưu gửi ({items})."
+
+
 def layout_handover(content: HandoverContent) -> Flow:
     left = MARGIN
     width = A4_WIDTH - 2 * MARGIN
@@ -228,13 +247,25 @@ def layout_handover(content: HandoverContent) -> Flow:
     flow.table(table)
     flow.space(1.5 * mm)
     flow.add(text_block(para_lines([Para(_count_text(content), BOLD, BODY)], width), left, width))
+    if content.missing:
+        flow.space(1.5 * mm)
+        flow.add(text_block(para_lines([Para(_missing_text(content), BOLD, BODY)], width), left, width))
+    if content.note:
+        flow.space(1.5 * mm)
+        flow.add(
+            text_block(para_lines([Para(nfc(content.note), REGULAR, BODY, prefix="Ghi chú:")], width), left, width)
+        )
 
+    signing_time = f"Thời điểm ký: {nfc(content.confirmed_at)}" if content.confirmed_at else SIGNING_TIME
     if is_to_agency(content):
         flow.space(2 * mm)
         legal = para_lines(
-            [Para(LEGAL_SENTENCE, REGULAR, BODY), Para(SIGNING_TIME, REGULAR, BODY, space_before=3)], width
+            [Para(LEGAL_SENTENCE, REGULAR, BODY), Para(signing_time, REGULAR, BODY, space_before=3)], width
         )
         flow.add(text_block(legal, left, width))
+    elif content.confirmed_at:
+        flow.space(2 * mm)
+        flow.add(text_block(para_lines([Para(signing_time, REGULAR, BODY)], width), left, width))
     flow.space(2 * mm)
     closing = para_lines(
         [Para("Biên bản được lập thành 02 bản, mỗi bên giữ 01 bản có giá trị như nhau.", REGULAR, SMALL)], width
@@ -242,13 +273,11 @@ def layout_handover(content: HandoverContent) -> Flow:
     flow.add(text_block(closing, left, width))
     flow.space(3 * mm)
 
-    (giver_label, giver_name, _), (receiver_label, receiver_name, _) = _parties(content)
-    signatures = signature_row(
-        [(f"Đại diện {giver_label}", (giver_name,)), (f"Đại diện {receiver_label}", (receiver_name,))],
-        left,
-        width,
-        25 * mm,
-    )
+    boxes = [
+        (f"Đại diện {label}", (name, signatory) if signatory else (name,))
+        for label, name, _, signatory in _parties(content)
+    ]
+    signatures = signature_row(boxes, left, width, 25 * mm)
     flow.add(signatures)
     return flow
 

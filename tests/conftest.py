@@ -75,6 +75,10 @@ def migrated(database_url: str) -> Iterator[str]:
 
 
 TABLES_TO_CLEAN = (
+    "delivery_proofs",
+    "scans",
+    "handover_session_items",
+    "handover_sessions",
     "user_sessions",
     "users",
     "sms_messages",

@@ -44,11 +44,15 @@ class Party:
 
     @property
     def masked_name(self) -> str:
-        """``Nguyễn Thị Hằng`` → ``Nguyễn T. H.``: family name kept, other names reduced to initials."""
-        parts = self.name.split()
-        if len(parts) <= 1:
-            return (parts[0][0] + ".") if parts else ""
-        return " ".join([parts[0], *(p[0] + "." for p in parts[1:])])
+        return mask_name(self.name)
+
+
+def mask_name(name: str) -> str:
+    """``Nguyễn Thị Hằng`` → ``Nguyễn T. H.``: family name kept, other names reduced to initials."""
+    parts = name.split()
+    if len(parts) <= 1:
+        return (parts[0][0] + ".") if parts else ""
+    return " ".join([parts[0], *(p[0] + "." for p in parts[1:])])
 
 
 def validate_address_codes(address: Address, ward: Ward | None) -> dict[str, list[str]]:

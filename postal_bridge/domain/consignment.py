@@ -102,6 +102,10 @@ class Consignment:
     agency_outcome: str | None = None  # pickups: accepted | supplement_required | rejected
     agency_outcome_at: datetime | None = None
     personal_data_purged_at: datetime | None = None  # retention ended: name, phone and street line erased
+    # The citizen's own ID as the dossier system knows it: its type and last 4 characters only, never the number.
+    # A clerk delivering a result to the citizen in person checks the document shown against it.
+    citizen_id_type: str | None = None  # cccd | cmnd | passport
+    citizen_id_last4: str | None = None
     version: int = 0
     events: list[ConsignmentEvent] = field(default_factory=list)
     # Events appended since load; the unit of work persists them and turns them into outbox rows.

@@ -104,3 +104,9 @@ class HandoverContent:
     giver_label: str  # "Bên giao"
     receiver_label: str  # "Bên nhận"
     lines: tuple[HandoverLine, ...]
+    # Confirmed by both sides through a clerk's handover session:
+    giver_signatory: str = ""  # who signed for the giving side, by name
+    receiver_signatory: str = ""  # who signed for the receiving side, by name
+    missing: tuple[HandoverLine, ...] = ()  # expected items that were not there ("Thiếu so với danh sách")
+    note: str = ""
+    confirmed_at: str = ""  # "HH:MM dd/mm/yyyy": when both sides confirmed (the signing time)

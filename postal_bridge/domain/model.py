@@ -113,6 +113,14 @@ class Handover:
     created_at: datetime
     created_by: str
     place: str = ""
+    # Confirmed through a clerk's handover session: who signed for each side (by name), the agency side's account,
+    # the expected items that were not there ("Thiếu so với danh sách") and a free note.
+    post_signatory: str | None = None
+    agency_signatory: str | None = None
+    agency_confirmed_by: str | None = None
+    missing_ids: list[str] = field(default_factory=list)
+    note: str = ""
+    session_id: str | None = None
 
 
 @dataclass

@@ -127,7 +127,15 @@ class ConsignmentRepository(Protocol):
 
     def by_token(self, token: str) -> Consignment | None: ...
 
+    def get_many(self, consignment_ids: Sequence[str]) -> dict[str, Consignment]:
+        """Several consignments at once (unknown ids are left out); each may then be saved."""
+        ...
+
     def save(self, consignment: Consignment) -> None: ...
+
+    def save_many(self, consignments: Sequence[Consignment]) -> None:
+        """``save`` for several at once; ``Conflict`` (nothing written) when any was changed meanwhile."""
+        ...
 
     def search(
         self, *, agency_id: str, dossier_code: str | None, status: str | None, offset: int, limit: int
@@ -176,6 +184,10 @@ class CursorRepository(Protocol):
 
 class OutboxRepository(Protocol):
     def add(self, item: OutboxItem) -> None: ...
+
+    def add_many(self, items: Sequence[OutboxItem]) -> None:
+        """Insert in order (ids ascending in the order given) and set each item's id."""
+        ...
 
     def get(self, item_id: int) -> OutboxItem | None: ...
 

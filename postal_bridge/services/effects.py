@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,24 @@ def add_outbox(
     ordering_key: str | None = None,
     not_before: datetime | None = None,
 ) -> int:
-    item = OutboxItem(
+    item = _item(
+        kind, now=now, consignment_id=consignment_id, payload=payload, ordering_key=ordering_key, not_before=not_before
+    )
+    uow.outbox.add(item)
+    assert item.id is not None
+    return item.id
+
+
+def _item(
+    kind: OutboxKind,
+    *,
+    now: datetime,
+    consignment_id: str | None,
+    payload: dict[str, Any],
+    ordering_key: str | None = None,
+    not_before: datetime | None = None,
+) -> OutboxItem:
+    return OutboxItem(
         kind=kind,
         payload=payload,
         created_at=now,
@@ -37,9 +55,6 @@ def add_outbox(
         consignment_id=consignment_id,
         ordering_key=ordering_key,
     )
-    uow.outbox.add(item)
-    assert item.id is not None
-    return item.id
 
 
 def webhook_body(c: Consignment, *, status: Status, previous: Status | None, occurred_at: datetime) -> str:
@@ -78,37 +93,55 @@ def record_effects(uow: UnitOfWork, c: Consignment, *, now: datetime, deps: Deps
     A consignment made through an API key reports to that key's callback URL; one made by a person at the counter
     (no key) reports to every callback URL of its agency's dossier-system keys, so the one-stop system hears of it too.
     """
-    receivers = _receivers(uow, c) if c.new_events else []
+    return record_effects_many(uow, [c], now=now, deps=deps)
+
+
+def record_effects_many(
+    uow: UnitOfWork, consignments: Sequence[Consignment], *, now: datetime, deps: Deps
+) -> list[int]:
+    """``record_effects`` for several consignments changed in one transaction (a clerk's batch of scans, a handover):
+    each receiver is looked up once and every outbox row is inserted in one statement, in the same order as one by
+    one. The citizen's SMS are queued per consignment (``services.sms``: once per event, deduplicated)."""
     from postal_bridge.services import sms
 
-    ids: list[int] = []
-    for event in c.new_events:
-        for key in receivers:
-            ids.append(
-                add_outbox(
-                    uow,
-                    OutboxKind.NOTIFY_DOSSIER,
-                    now=now,
-                    consignment_id=c.id,
-                    ordering_key=f"webhook:{c.id}" if len(receivers) == 1 else f"webhook:{c.id}:{key.id}",
-                    payload={
-                        "api_key_id": key.id,
-                        "message_id": "msg_" + uuid.uuid4().hex,
-                        "body": webhook_body(
-                            c, status=event.status, previous=event.previous_status, occurred_at=event.occurred_at
-                        ),
-                    },
+    found: dict[str, list[ApiKey]] = {}
+    sms_ids: list[int] = []
+    items: list[OutboxItem] = []
+    for c in consignments:
+        receivers = _receivers(uow, c, found) if c.new_events else []
+        for event in c.new_events:
+            for key in receivers:
+                items.append(
+                    _item(
+                        OutboxKind.NOTIFY_DOSSIER,
+                        now=now,
+                        consignment_id=c.id,
+                        ordering_key=f"webhook:{c.id}" if len(receivers) == 1 else f"webhook:{c.id}:{key.id}",
+                        payload={
+                            "api_key_id": key.id,
+                            "message_id": "msg_" + uuid.uuid4().hex,
+                            "body": webhook_body(
+                                c, status=event.status, previous=event.previous_status, occurred_at=event.occurred_at
+                            ),
+                        },
+                    )
                 )
-            )
-        if event.status == Status.BOOKED:
-            ids.append(add_outbox(uow, OutboxKind.RENDER_LABEL, now=now, consignment_id=c.id, payload={}))
-    ids += sms.queue_for_events(uow, deps, c, c.new_events)
-    c.new_events.clear()
-    return ids
+            if event.status == Status.BOOKED:
+                items.append(_item(OutboxKind.RENDER_LABEL, now=now, consignment_id=c.id, payload={}))
+        sms_ids += sms.queue_for_events(uow, deps, c, c.new_events)
+        c.new_events.clear()
+    uow.outbox.add_many(items)
+    return [item.id for item in items if item.id is not None] + sms_ids
 
 
-def _receivers(uow: UnitOfWork, c: Consignment) -> list[ApiKey]:
+def _receivers(uow: UnitOfWork, c: Consignment, found: dict[str, list[ApiKey]]) -> list[ApiKey]:
     if c.api_key_id:
-        key = uow.api_keys.get(c.api_key_id)
-        return [key] if key is not None and key.callback_url else []
-    return uow.api_keys.callback_keys(c.agency_id)
+        slot = "key:" + c.api_key_id
+        if slot not in found:
+            key = uow.api_keys.get(c.api_key_id)
+            found[slot] = [key] if key is not None and key.callback_url else []
+        return found[slot]
+    slot = "agency:" + c.agency_id
+    if slot not in found:
+        found[slot] = uow.api_keys.callback_keys(c.agency_id)
+    return found[slot]

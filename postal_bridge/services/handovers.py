@@ -8,42 +8,26 @@ undeliverable returns back (``returned_to_agency``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
+from datetime import datetime
 
 from postal_bridge.domain.commands import CreateHandover
 from postal_bridge.domain.consignment import Source
 from postal_bridge.domain.errors import NotFound, ValidationFailed
+from postal_bridge.domain.handover_sessions import MOVES
 from postal_bridge.domain.model import Handover, HandoverDirection
-from postal_bridge.domain.status import Kind, Status
+from postal_bridge.domain.ports import UnitOfWork
+from postal_bridge.domain.status import Status
 from postal_bridge.domain.text import nfc
 from postal_bridge.services.agencies import Caller
 from postal_bridge.services.deps import Deps
-from postal_bridge.services.effects import record_effects
+from postal_bridge.services.effects import record_effects_many
 from postal_bridge.services.geography import set_deadline
 from postal_bridge.services.labels import Printed, handover_content
 
 MAX_ITEMS = 500
-
-_TO_AGENCY_DOSSIER = {
-    Status.PICKED_UP: Status.DELIVERED,
-    Status.IN_TRANSIT: Status.DELIVERED,
-    Status.OUT_FOR_DELIVERY: Status.DELIVERED,
-}
-# (direction, kind, current status) → status after the handover
-MOVES: dict[tuple[HandoverDirection, Kind], dict[Status, Status]] = {
-    (HandoverDirection.TO_POST, Kind.RETURN): {Status.BOOKED: Status.PICKED_UP, Status.PICKUP_FAILED: Status.PICKED_UP},
-    (HandoverDirection.TO_POST, Kind.TRANSFER): {Status.BOOKED: Status.PICKED_UP},
-    (HandoverDirection.TO_AGENCY, Kind.PICKUP): {
-        Status.PICKED_UP: Status.DELIVERED,
-        Status.IN_TRANSIT: Status.DELIVERED,
-        Status.OUT_FOR_DELIVERY: Status.DELIVERED,
-    },
-    (HandoverDirection.TO_AGENCY, Kind.TRANSFER): {
-        Status.PICKED_UP: Status.DELIVERED,
-        Status.IN_TRANSIT: Status.DELIVERED,
-        Status.OUT_FOR_DELIVERY: Status.DELIVERED,
-    },
-    (HandoverDirection.TO_AGENCY, Kind.RETURN): {Status.RETURNING_TO_AGENCY: Status.RETURNED_TO_AGENCY},
-}
+# The moves live in the domain (domain/handover_sessions.py), shared with the clerks' handover sessions.
+__all__ = ["MAX_ITEMS", "MOVES", "create_handover", "get_handover", "handover_pdf", "record_handover"]
 
 
 def new_handover_id(now) -> str:
@@ -66,48 +50,92 @@ def create_handover(deps: Deps, caller: Caller, cmd: CreateHandover) -> Handover
     if len(ids) != len(cmd.consignment_ids):
         raise ValidationFailed({"consignment_ids": ["A consignment appears twice."]})
     now = deps.clock.now()
-    actor = caller.actor
     with deps.uow() as uow:
-        errors: dict[str, list[str]] = {}
-        loaded = []
-        for i, cid in enumerate(ids):
-            c = uow.consignments.get(cid, agency_id=caller.agency.id)
-            if c is None:
-                errors[str(i)] = [f"No consignment {cid}."]
-                continue
-            target = MOVES.get((direction, c.kind), {}).get(c.status)
-            if target is None:
-                errors[str(i)] = [f"A {c.kind} consignment in status '{c.status}' cannot be handed {direction.value}."]
-                continue
-            loaded.append((c, target))
-        if errors:
-            raise ValidationFailed({"consignment_ids": errors})  # type: ignore[dict-item]
-        handover = Handover(
-            id=new_handover_id(now),
+        handover, wake = record_handover(
+            uow,
+            deps,
             agency_id=caller.agency.id,
+            actor=caller.actor,
             direction=direction,
             consignment_ids=ids,
-            created_at=now,
-            created_by=actor,
             place=nfc(cmd.place),
+            now=now,
         )
-        uow.handovers.add(handover)
-        wake: list[int] = []
-        for c, target in loaded:
-            c.transition(
-                target,
-                occurred_at=now,
-                source=Source.SCAN,
-                actor=actor,
-                description=f"Biên bản giao nhận {handover.id}",
-            )
-            if target == Status.PICKED_UP:  # the post accepted the result: J is the handover day
-                set_deadline(deps, c, now)
-            uow.consignments.save(c)
-            wake += record_effects(uow, c, now=now, deps=deps)
         uow.commit()
     deps.wake(wake)
     return handover
+
+
+def record_handover(
+    uow: UnitOfWork,
+    deps: Deps,
+    *,
+    agency_id: str,
+    actor: str,
+    direction: HandoverDirection,
+    consignment_ids: Sequence[str],
+    place: str,
+    now: datetime,
+    post_signatory: str | None = None,
+    agency_signatory: str | None = None,
+    agency_confirmed_by: str | None = None,
+    missing_ids: Sequence[str] = (),
+    note: str = "",
+    session_id: str | None = None,
+    location: str | None = None,
+) -> tuple[Handover, list[int]]:
+    """Inside the caller's transaction: check every consignment, store the Biên bản and move them all.
+
+    The whole list is refused (``ValidationFailed`` keyed ``consignment_ids.<index>``) when any consignment is not the
+    agency's or cannot be handed over in ``direction`` now; nothing is written then. Returns the record and the outbox
+    ids to wake after the caller commits. ``actor`` is who recorded it; the signatories, the agency side's account,
+    the missing items and the session come from a clerk's handover session.
+    """
+    errors: dict[str, list[str]] = {}
+    loaded = []
+    found = uow.consignments.get_many(consignment_ids)
+    for i, cid in enumerate(consignment_ids):
+        c = found.get(cid)
+        if c is None or c.agency_id != agency_id:
+            errors[str(i)] = [f"No consignment {cid}."]
+            continue
+        target = MOVES.get((direction, c.kind), {}).get(c.status)
+        if target is None:
+            errors[str(i)] = [f"A {c.kind} consignment in status '{c.status}' cannot be handed {direction.value}."]
+            continue
+        loaded.append((c, target))
+    if errors:
+        raise ValidationFailed({"consignment_ids": errors})  # type: ignore[dict-item]
+    handover = Handover(
+        id=new_handover_id(now),
+        agency_id=agency_id,
+        direction=direction,
+        consignment_ids=list(consignment_ids),
+        created_at=now,
+        created_by=actor,
+        place=place,
+        post_signatory=post_signatory,
+        agency_signatory=agency_signatory,
+        agency_confirmed_by=agency_confirmed_by,
+        missing_ids=list(missing_ids),
+        note=note,
+        session_id=session_id,
+    )
+    uow.handovers.add(handover)
+    for c, target in loaded:
+        c.transition(
+            target,
+            occurred_at=now,
+            source=Source.SCAN,
+            actor=actor,
+            location=location,
+            description=f"Biên bản giao nhận {handover.id}",
+        )
+        if target == Status.PICKED_UP:  # the post accepted the result: J is the handover day
+            set_deadline(deps, c, now)
+    moved = [c for c, _ in loaded]
+    uow.consignments.save_many(moved)
+    return handover, record_effects_many(uow, moved, now=now, deps=deps)
 
 
 def get_handover(deps: Deps, caller: Caller, handover_id: str) -> Handover:

@@ -279,25 +279,12 @@ def handover_content(uow: UnitOfWork, deps: Deps, h: Handover) -> HandoverConten
     agency = uow.agencies.get(h.agency_id)
     assert agency is not None
     ward = uow.units.ward(agency.address.ward_code)
-    lines = []
-    for cid in h.consignment_ids:
-        c = uow.consignments.get(cid)
-        assert c is not None
-        counts: dict[str, int] = {}
-        for d in c.parcel.documents:
-            counts[d.kind] = counts.get(d.kind, 0) + d.quantity
-        words = {"original": "bản chính", "certified_copy": "bản chứng thực", "copy": "bản sao"}
-        summary = ", ".join(f"{n} {words[k]}" for k, n in counts.items()) or c.parcel.contents
-        lines.append(
-            HandoverLine(
-                slip_number=c.tracking_code or c.id[:8].upper(),
-                tracking_code=c.tracking_code or "",
-                dossier_code=c.dossier.code or "—",
-                recipient_name=c.citizen.name,
-                documents_summary=summary,
-            )
-        )
+    found = uow.consignments.get_many([*h.consignment_ids, *h.missing_ids])
+    lines = tuple(_handover_line(found[cid]) for cid in h.consignment_ids)
+    missing = tuple(_handover_line(found[cid]) for cid in h.missing_ids if cid in found)
     to_post = h.direction == HandoverDirection.TO_POST
+    # to_post: the agency gives, the post receives; to_agency the other way round.
+    giver, receiver = (h.agency_signatory, h.post_signatory) if to_post else (h.post_signatory, h.agency_signatory)
     return HandoverContent(
         handover_id=h.id,
         direction=h.direction.value,
@@ -309,5 +296,25 @@ def handover_content(uow: UnitOfWork, deps: Deps, h: Handover) -> HandoverConten
         post_name="Nhân viên bưu chính",
         giver_label="Bên giao (Bộ phận Một cửa)" if to_post else "Bên giao (Bưu chính)",
         receiver_label="Bên nhận (Bưu chính)" if to_post else "Bên nhận (Bộ phận Một cửa)",
-        lines=tuple(lines),
+        lines=lines,
+        giver_signatory=giver or "",
+        receiver_signatory=receiver or "",
+        missing=missing,
+        note=h.note,
+        confirmed_at=_local(h.created_at) if h.post_signatory and h.agency_signatory else "",
+    )
+
+
+def _handover_line(c: Consignment) -> HandoverLine:
+    counts: dict[str, int] = {}
+    for d in c.parcel.documents:
+        counts[d.kind] = counts.get(d.kind, 0) + d.quantity
+    words = {"original": "bản chính", "certified_copy": "bản chứng thực", "copy": "bản sao"}
+    summary = ", ".join(f"{n} {words[k]}" for k, n in counts.items()) or c.parcel.contents
+    return HandoverLine(
+        slip_number=c.tracking_code or c.id[:8].upper(),
+        tracking_code=c.tracking_code or "",
+        dossier_code=c.dossier.code or "—",
+        recipient_name=c.citizen.name,
+        documents_summary=summary,
     )

@@ -3,8 +3,9 @@ records: finding it (a data-subject request) and erasing it when retention ends 
 Law 91/2025/QH15).
 
 Erasure keeps the record (codes, ward and province, statuses, dates, money) and removes the name, the phone, the street
-line, the legacy address text and the coordinates, plus the copies of them kept elsewhere: the stored label PDF, the
-raw courier payloads and the stored idempotent response body.
+line, the legacy address text, the coordinates and the citizen's ID digits, plus the copies of them kept elsewhere: the
+stored label PDF, the raw courier payloads, the stored idempotent response body, and the names and ID digits of
+whoever received or refused the result at the door (delivery proofs).
 """
 
 from __future__ import annotations
@@ -40,6 +41,23 @@ class SqlAuditRepository:
             )
         )
         return int(res.inserted_primary_key[0])
+
+    def record_many(self, entries: Sequence[AuditEntry]) -> None:
+        """Several entries in one statement (a clerk's batch of scans)."""
+        if entries:
+            self.conn.execute(
+                insert(_L),
+                [
+                    {
+                        "at": e.at,
+                        "actor": e.actor[:200],
+                        "action": e.action[:64],
+                        "subject": e.subject[:100],
+                        "details": e.details,
+                    }
+                    for e in entries
+                ],
+            )
 
     def entries(self, *, subject: str | None = None, action: str | None = None) -> list[AuditEntry]:
         q = select(_L).order_by(_L.c.at, _L.c.id)
@@ -113,12 +131,19 @@ class SqlAuditRepository:
                     geo_lat=None,
                     geo_lon=None,
                     geo_approximate=None,
+                    citizen_id_type=None,
+                    citizen_id_last4=None,
                     personal_data_purged_at=at,
                     version=_C.c.version + 1,  # a concurrent writer that loaded it earlier must not write it back
                 )
             )
             erased += res.rowcount
             self.conn.execute(delete(t.labels).where(t.labels.c.consignment_id.in_(chunk)))
+            self.conn.execute(  # who received or refused the result, and their IDs' last digits
+                update(t.delivery_proofs)
+                .where(t.delivery_proofs.c.consignment_id.in_(chunk))
+                .values(receiver_name=None, id_last4=None, refuser_name=None, refuser_id_last4=None)
+            )
             self.conn.execute(
                 update(t.carrier_events).where(t.carrier_events.c.consignment_id.in_(chunk)).values(raw=None)
             )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from postal_bridge.domain.address import Address, Party, Ward
@@ -77,12 +77,16 @@ def _agency(r: Any) -> Agency:
     )
 
 
+_KEY_BY_ID = select(t.api_keys).where(t.api_keys.c.id == bindparam("key_id"))
+
+
 class SqlApiKeyRepository(_Repo):
     def add(self, key: ApiKey) -> None:
         self.conn.execute(insert(t.api_keys).values(**key.__dict__))
 
     def get(self, key_id: str) -> ApiKey | None:
-        row = self.conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).mappings().first()
+        # A constant statement (compiled once): every status change looks its key up for the callback.
+        row = self.conn.execute(_KEY_BY_ID, {"key_id": key_id}).mappings().first()
         return ApiKey(**row) if row else None
 
     def by_hash(self, key_hash: str) -> ApiKey | None:
@@ -131,6 +135,19 @@ class SqlUnitsRepository(_Repo):
 
 _C = t.consignments
 _E = t.consignment_events
+# Events are read as plain tuples in this order (the hot path of every load).
+_EVENT_COLUMNS = (
+    _E.c.consignment_id,
+    _E.c.seq,
+    _E.c.status,
+    _E.c.previous_status,
+    _E.c.occurred_at,
+    _E.c.source,
+    _E.c.actor,
+    _E.c.location,
+    _E.c.description,
+)
+_EVENTS_OF = select(*_EVENT_COLUMNS).where(_E.c.consignment_id == bindparam("cid")).order_by(_E.c.seq)
 
 
 class SqlConsignmentRepository(_Repo):
@@ -138,11 +155,15 @@ class SqlConsignmentRepository(_Repo):
         super().__init__(conn)
         self._loaded_versions: dict[str, int] = {}
         self._stored_seq: dict[str, int] = {}
+        self._written: dict[str, dict[str, Any]] = {}  # each consignment's row as loaded or last written
 
     def add(self, c: Consignment) -> None:
-        self.conn.execute(insert(_C).values(**_consignment_row(c), last_polled_at=None))
+        # Parameters passed to execute() keep the statement constant, so SQLAlchemy compiles it once per process.
+        row = _consignment_row(c)
+        self.conn.execute(insert(_C), {**row, "last_polled_at": None})
         self._insert_events(c)
         self._loaded_versions[c.id] = c.version
+        self._written[c.id] = row
 
     def get(self, consignment_id: str, *, agency_id: str | None = None) -> Consignment | None:
         q = select(_C).where(_C.c.id == consignment_id)
@@ -155,21 +176,56 @@ class SqlConsignmentRepository(_Repo):
         row = self.conn.execute(select(_C).where(_C.c.tracking_token == token)).mappings().first()
         return self._load(row) if row else None
 
+    def get_many(self, consignment_ids: Sequence[str]) -> dict[str, Consignment]:
+        """Several consignments with their events in two queries per 500 ids (a clerk's batch of scans)."""
+        out: dict[str, Consignment] = {}
+        ids = list(dict.fromkeys(consignment_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = list(self.conn.execute(select(_C).where(_C.c.id.in_(chunk))).mappings())
+            events: dict[str, list[Any]] = {r["id"]: [] for r in rows}
+            for e in self.conn.execute(
+                select(*_EVENT_COLUMNS).where(_E.c.consignment_id.in_(chunk)).order_by(_E.c.consignment_id, _E.c.seq)
+            ):
+                events[e[0]].append(e)
+            for r in rows:
+                out[r["id"]] = self._load(r, events[r["id"]])
+        return out
+
     def save(self, c: Consignment) -> None:
         """Write changes with an optimistic version check, so two workers never overwrite each other silently."""
-        loaded = self._loaded_versions.get(c.id)
-        if loaded is None:
-            raise RuntimeError("save() of a consignment this unit of work did not load")
-        if loaded == c.version:
+        self.save_many([c])
+
+    def save_many(self, consignments: Sequence[Consignment]) -> None:
+        """``save`` for several consignments: one UPDATE (executemany) and one INSERT of all their new events."""
+        changed = []
+        for c in consignments:
+            loaded = self._loaded_versions.get(c.id)
+            if loaded is None:
+                raise RuntimeError("save() of a consignment this unit of work did not load")
+            if loaded != c.version:
+                changed.append((c, loaded))
+        if not changed:
             return
-        values = _consignment_row(c)
-        values.pop("id")
-        values.pop("created_at")
-        res = self.conn.execute(update(_C).where(_C.c.id == c.id, _C.c.version == loaded).values(**values))
-        if res.rowcount != 1:
-            raise Conflict("The consignment was changed by someone else at the same time; try again.")
-        self._insert_events(c)
-        self._loaded_versions[c.id] = c.version
+        # Only the columns that changed are written (a scan changes the status, version and time), grouped so each
+        # distinct set of columns is one executemany.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        rows = {}
+        for c, loaded in changed:
+            row = rows[c.id] = _consignment_row(c)
+            before = self._written.get(c.id, {})
+            columns = tuple(k for k, v in row.items() if k not in ("id", "created_at") and before.get(k, _UNSET) != v)
+            groups.setdefault(columns, []).append(
+                {"w_id": c.id, "w_version": loaded, **{"v_" + k: row[k] for k in columns}}
+            )
+        for columns, params in groups.items():
+            res = self.conn.execute(_save_statement(columns), params)
+            if res.rowcount != len(params):
+                raise Conflict("The consignment was changed by someone else at the same time; try again.")
+        self._insert_events(*(c for c, _ in changed))
+        for c, _ in changed:
+            self._loaded_versions[c.id] = c.version
+            self._written[c.id] = rows[c.id]
 
     def search(
         self, *, agency_id: str, dossier_code: str | None, status: str | None, offset: int, limit: int
@@ -220,42 +276,45 @@ class SqlConsignmentRepository(_Repo):
                 .values(next_poll_at=next_at, poll_failures=failures)
             )
 
-    def _insert_events(self, c: Consignment) -> None:
-        stored = self._stored_seq.get(c.id, 0)
-        fresh = [e for e in c.events if e.seq > stored]
-        if fresh:
-            self.conn.execute(
-                insert(_E),
-                [
-                    {
-                        "consignment_id": c.id,
-                        "seq": e.seq,
-                        "status": e.status.value,
-                        "previous_status": e.previous_status.value if e.previous_status else None,
-                        "occurred_at": e.occurred_at,
-                        "source": e.source.value,
-                        "actor": e.actor,
-                        "location": e.location,
-                        "description": e.description,
-                    }
-                    for e in fresh
-                ],
-            )
-            self._stored_seq[c.id] = fresh[-1].seq
+    def _insert_events(self, *consignments: Consignment) -> None:
+        rows = []
+        for c in consignments:
+            stored = self._stored_seq.get(c.id, 0)
+            fresh = [e for e in c.events if e.seq > stored]
+            rows += [
+                {
+                    "consignment_id": c.id,
+                    "seq": e.seq,
+                    "status": e.status.value,
+                    "previous_status": e.previous_status.value if e.previous_status else None,
+                    "occurred_at": e.occurred_at,
+                    "source": e.source.value,
+                    "actor": e.actor,
+                    "location": e.location,
+                    "description": e.description,
+                }
+                for e in fresh
+            ]
+            if fresh:
+                self._stored_seq[c.id] = fresh[-1].seq
+        if rows:
+            self.conn.execute(insert(_E), rows)
 
-    def _load(self, r: Any) -> Consignment:
+    def _load(self, r: Any, event_rows: Sequence[Any] | None = None) -> Consignment:
+        if event_rows is None:
+            event_rows = list(self.conn.execute(_EVENTS_OF, {"cid": r["id"]}))
         events = [
             ConsignmentEvent(
-                status=Status(e["status"]),
-                previous_status=Status(e["previous_status"]) if e["previous_status"] else None,
-                occurred_at=e["occurred_at"],
-                source=Source(e["source"]),
-                actor=e["actor"],
-                location=e["location"],
-                description=e["description"],
-                seq=e["seq"],
+                status=Status(status),
+                previous_status=Status(previous) if previous else None,
+                occurred_at=occurred_at,
+                source=Source(source),
+                actor=actor,
+                location=location,
+                description=description,
+                seq=seq,
             )
-            for e in self.conn.execute(select(_E).where(_E.c.consignment_id == r["id"]).order_by(_E.c.seq)).mappings()
+            for _, seq, status, previous, occurred_at, source, actor, location, description in event_rows
         ]
         c = Consignment(
             id=r["id"],
@@ -300,7 +359,25 @@ class SqlConsignmentRepository(_Repo):
         )
         self._loaded_versions[c.id] = c.version
         self._stored_seq[c.id] = events[-1].seq if events else 0
+        self._written[c.id] = _consignment_row(c)
         return c
+
+
+_UNSET = object()
+_SAVE_STATEMENTS: dict[tuple[str, ...], Any] = {}
+
+
+def _save_statement(columns: tuple[str, ...]) -> Any:
+    """UPDATE … SET every column WHERE id and version match, with bound parameters: built once, compiled once."""
+    stmt = _SAVE_STATEMENTS.get(columns)
+    if stmt is None:
+        stmt = (
+            update(_C)
+            .where(_C.c.id == bindparam("w_id"), _C.c.version == bindparam("w_version"))
+            .values({name: bindparam("v_" + name, type_=_C.c[name].type) for name in columns})
+        )
+        _SAVE_STATEMENTS[columns] = stmt
+    return stmt
 
 
 # Columns stored as they are on the aggregate.
@@ -322,6 +399,8 @@ _EXTRA_FIELDS = (
     "agency_outcome",
     "agency_outcome_at",
     "personal_data_purged_at",
+    "citizen_id_type",
+    "citizen_id_last4",
 )
 
 
@@ -485,21 +564,21 @@ _LIVE = (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value)
 
 class SqlOutboxRepository(_Repo):
     def add(self, item: OutboxItem) -> None:
-        res = self.conn.execute(
-            insert(_O).values(
-                kind=item.kind.value,
-                consignment_id=item.consignment_id,
-                ordering_key=item.ordering_key,
-                payload=item.payload,
-                state=item.state.value,
-                attempts=item.attempts,
-                next_attempt_at=item.next_attempt_at,
-                lease_until=item.lease_until,
-                last_error=item.last_error,
-                created_at=item.created_at,
-            )
-        )
+        res = self.conn.execute(insert(_O), _outbox_row(item))
         item.id = res.inserted_primary_key[0]
+
+    def add_many(self, items: Sequence[OutboxItem]) -> None:
+        """One INSERT … RETURNING for many rows; ids come back in the order given, so ordering groups keep theirs."""
+        if not items:
+            return
+        if len(items) == 1:
+            self.add(items[0])
+            return
+        ids = self.conn.execute(
+            insert(_O).returning(_O.c.id, sort_by_parameter_order=True), [_outbox_row(i) for i in items]
+        ).scalars()
+        for item, new_id in zip(items, ids, strict=True):
+            item.id = new_id
 
     def get(self, item_id: int) -> OutboxItem | None:
         row = self.conn.execute(select(_O).where(_O.c.id == item_id)).mappings().first()
@@ -572,6 +651,21 @@ class SqlOutboxRepository(_Repo):
     def counts(self) -> dict[str, int]:
         rows = self.conn.execute(select(_O.c.state, func.count()).group_by(_O.c.state)).all()
         return {state: n for state, n in rows}
+
+
+def _outbox_row(item: OutboxItem) -> dict[str, Any]:
+    return {
+        "kind": item.kind.value,
+        "consignment_id": item.consignment_id,
+        "ordering_key": item.ordering_key,
+        "payload": item.payload,
+        "state": item.state.value,
+        "attempts": item.attempts,
+        "next_attempt_at": item.next_attempt_at,
+        "lease_until": item.lease_until,
+        "last_error": item.last_error,
+        "created_at": item.created_at,
+    }
 
 
 def _outbox(r: Any) -> OutboxItem:
@@ -670,6 +764,12 @@ class SqlHandoverRepository(_Repo):
                 created_at=h.created_at,
                 created_by=h.created_by,
                 place=h.place,
+                post_signatory=h.post_signatory,
+                agency_signatory=h.agency_signatory,
+                agency_confirmed_by=h.agency_confirmed_by,
+                missing_ids=list(h.missing_ids) or None,
+                note=h.note,
+                session_id=h.session_id,
             )
         )
         self.conn.execute(
@@ -700,6 +800,12 @@ class SqlHandoverRepository(_Repo):
             created_at=row["created_at"],
             created_by=row["created_by"],
             place=row["place"],
+            post_signatory=row["post_signatory"],
+            agency_signatory=row["agency_signatory"],
+            agency_confirmed_by=row["agency_confirmed_by"],
+            missing_ids=list(row["missing_ids"] or []),
+            note=row["note"] or "",
+            session_id=row["session_id"],
         )
 
 

@@ -139,6 +139,9 @@ consignments = Table(
     Column("agency_outcome", String(32)),  # accepted | supplement_required | rejected
     Column("agency_outcome_at", UTCDateTime()),
     Column("personal_data_purged_at", UTCDateTime()),
+    # The citizen's ID as the dossier system knows it: type and last 4 characters only (checked at delivery).
+    Column("citizen_id_type", String(16)),  # cccd | cmnd | passport
+    Column("citizen_id_last4", String(4)),
     Index("ix_consignments_agency_created", "agency_id", "created_at"),
     Index("ix_consignments_client_ref", "carrier", "client_ref"),
     Index("ix_consignments_next_poll", "next_poll_at"),
@@ -268,6 +271,13 @@ handovers = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("created_by", String(200), nullable=False),
     Column("place", String(300), nullable=False, server_default=""),
+    # Set when the record comes from a clerk's handover session, confirmed by both sides.
+    Column("post_signatory", String(200)),
+    Column("agency_signatory", String(200)),
+    Column("agency_confirmed_by", String(200)),
+    Column("missing_ids", JSON),  # expected consignments that were not there
+    Column("note", String(500), nullable=False, server_default=""),
+    Column("session_id", String(40)),
 )
 
 handover_items = Table(
@@ -420,6 +430,94 @@ alerts = Table(
     Column("subject", String(100), nullable=False),
     Column("message", Text, nullable=False),
     Column("acknowledged_at", UTCDateTime()),
+)
+
+# ------------------------------------------------------------------------------------------ postal clerks
+
+handover_sessions = Table(
+    "handover_sessions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("post_office_code", String(32), nullable=False, index=True),
+    Column("user_id", String(36), nullable=False),
+    Column("opened_by", String(200), nullable=False),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # open | confirmed | cancelled
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime()),
+    Column("handover_id", String(40), ForeignKey("handovers.id")),
+    # "user|agency|direction" while open, NULL once closed: one open session per clerk, agency and direction.
+    Column("open_slot", String(120), unique=True),
+    Index("ix_handover_sessions_user_state", "user_id", "state"),
+)
+
+handover_session_items = Table(
+    "handover_session_items",
+    metadata,
+    Column("session_id", String(40), ForeignKey("handover_sessions.id"), primary_key=True),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("expected", Boolean, nullable=False),
+    Column("scanned_at", UTCDateTime()),
+    Column("excluded_reason", String(300)),
+)
+
+scans = Table(
+    "scans",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_id", String(36), nullable=False),
+    Column("client_event_id", String(36), nullable=False),
+    Column("post_office_code", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("mode", String(20), nullable=False),
+    Column("session_id", String(40)),
+    Column("code", String(64), nullable=False),
+    Column("consignment_id", String(36), ForeignKey("consignments.id")),
+    Column("scanned_at", UTCDateTime()),  # the device's original time (NULL when the scan carried none)
+    Column("scanned_on", Date),  # its local day, for "already scanned today"
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("message", String(500), nullable=False),
+    Column("status_before", String(32)),
+    Column("status_after", String(32)),
+    Column("applied", Boolean, nullable=False),
+    UniqueConstraint("user_id", "client_event_id"),
+    Index("ix_scans_consignment_day", "consignment_id", "scanned_on"),
+    Index("ix_scans_office_day", "post_office_code", "scanned_on"),
+)
+
+delivery_proofs = Table(
+    "delivery_proofs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("user_id", String(36), nullable=False),
+    Column("client_event_id", String(36), nullable=False),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False, index=True),
+    Column("outcome", String(24), nullable=False),  # delivered | failed | returned_to_agency
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("post_office_code", String(32), nullable=False),
+    Column("status_before", String(32), nullable=False),
+    Column("status_after", String(32), nullable=False),
+    # Delivered: who received (citizen | authorised), the ID type and its last 4 characters only, the check result,
+    # and for an authorised person their name and the written authorisation's reference.
+    Column("receiver", String(16)),
+    Column("receiver_name", String(200)),
+    Column("id_type", String(16)),
+    Column("id_last4", String(4)),
+    Column("id_check", String(20)),
+    Column("authorisation_ref", String(100)),
+    # Failed or returned: the reason, the attempt number, and for a refusal who refused (TTLT 18/2015 Art 3).
+    Column("reason", String(40)),
+    Column("note", String(500), nullable=False, server_default=""),
+    Column("attempt", Integer),
+    Column("refuser_name", String(200)),
+    Column("refuser_id_type", String(16)),
+    Column("refuser_id_last4", String(4)),
+    UniqueConstraint("user_id", "client_event_id"),
 )
 
 users = Table(

@@ -7,6 +7,12 @@ from sqlalchemy import Connection, Engine
 from postal_bridge.storage import repositories as r
 from postal_bridge.storage.alerts import SqlAlertRepository
 from postal_bridge.storage.audit import SqlAuditRepository
+from postal_bridge.storage.clerks import (
+    SqlClerkScope,
+    SqlDeliveryProofRepository,
+    SqlHandoverSessionRepository,
+    SqlScanRepository,
+)
 from postal_bridge.storage.dossier_events import SqlDossierEventRepository
 from postal_bridge.storage.engine import reading
 from postal_bridge.storage.incidents import SqlComplaintRepository, SqlIncidentRepository
@@ -48,6 +54,10 @@ class SqlUnitOfWork:
         self.reports = SqlReportQueries(conn)
         self.audit = SqlAuditRepository(conn)
         self.sms = SqlSmsRepository(conn)
+        self.clerk_scope = SqlClerkScope(conn)
+        self.scans = SqlScanRepository(conn)
+        self.handover_sessions = SqlHandoverSessionRepository(conn)
+        self.delivery_proofs = SqlDeliveryProofRepository(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -333,6 +333,18 @@ class MemoryConsignmentRepository(_Repo):
         row = next((r for _, r in self.tx.items("consignments") if r.consignment.tracking_token == token), None)
         return self._load(row) if row else None
 
+    def save_many(self, consignments: Sequence[Consignment]) -> None:
+        for c in consignments:
+            self.save(c)
+
+    def get_many(self, consignment_ids: Sequence[str]) -> dict[str, Consignment]:
+        out = {}
+        for cid in dict.fromkeys(consignment_ids):
+            c = self.get(cid)
+            if c is not None:
+                out[cid] = c
+        return out
+
     def save(self, c: Consignment) -> None:
         loaded = self._loaded_versions.get(c.id)
         if loaded is None:
@@ -492,6 +504,10 @@ def _is_due(item: OutboxItem, now: datetime) -> bool:
 
 
 class MemoryOutboxRepository(_Repo):
+    def add_many(self, items: Sequence[OutboxItem]) -> None:
+        for item in items:
+            self.add(item)
+
     def add(self, item: OutboxItem) -> None:
         item.id = self.tx.store.next_outbox_id()
         self.tx.put(

@@ -6,11 +6,14 @@ import os
 import uuid
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from postal_bridge.storage.engine import make_engine
 from postal_bridge.storage.migrate import downgrade, upgrade
+from postal_bridge.storage.tables import metadata
 from postal_bridge.storage.uow import SqlUnitOfWork
 
 TABLES = {
@@ -26,6 +29,10 @@ TABLES = {
     "labels",
     "sms_messages",
     "sms_settings",
+    "scans",
+    "handover_sessions",
+    "handover_session_items",
+    "delivery_proofs",
     "alembic_version",
 }
 
@@ -35,6 +42,9 @@ def _check_fresh(url: str) -> None:
     try:
         upgrade(engine)
         assert set(inspect(engine).get_table_names()) >= TABLES
+        with engine.connect() as conn:  # the migrations create exactly what storage/tables.py declares
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(ctx, metadata) == []
         with SqlUnitOfWork(engine) as uow:
             assert uow.units.count() == (34, 3321)
             ward = uow.units.ward("00004")
