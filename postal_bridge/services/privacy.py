@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, TextIO
 
 from postal_bridge.domain.errors import Forbidden, ValidationFailed
+from postal_bridge.domain.outcomes import DeliveryProof
 from postal_bridge.domain.phone import Phone, parse_phone
 from postal_bridge.domain.reports import (
     LOCAL_TZ,
@@ -26,6 +27,7 @@ from postal_bridge.domain.reports import (
     local_date,
     retention_cutoff,
 )
+from postal_bridge.domain.sms import SmsMessage
 from postal_bridge.services.agencies import Caller
 from postal_bridge.services.deps import Deps
 
@@ -163,6 +165,8 @@ def export_citizen(deps: Deps, caller: Caller, phone: str) -> dict[str, Any]:
                         {"status": e.status.value, "occurred_at": _iso(e.occurred_at), "description": e.description}
                         for e in c.events
                     ],
+                    "sms_messages": [_sms(m) for m in uow.sms.for_consignment(c.id)],
+                    "delivery_outcomes": [_outcome(p) for p in uow.delivery_proofs.for_consignment(c.id)],
                 }
             )
         uow.audit.record(
@@ -184,6 +188,35 @@ def export_citizen(deps: Deps, caller: Caller, phone: str) -> dict[str, Any]:
             "Personal data held by postal-bridge for this phone number (Law 91/2025/QH15). Records are kept at "
             "least 5 years from acceptance (Circular 17/2017 Art 14.3); name, phone and street line are erased after."
         ),
+    }
+
+
+def _sms(m: SmsMessage) -> dict[str, Any]:
+    """A text sent to the citizen: the number it went to, what it said and what became of it."""
+    return {
+        "event": m.event,
+        "phone": m.phone,
+        "text": m.text,
+        "status": m.status.value,
+        "created_at": _iso(m.created_at),
+        "sent_at": _iso(m.sent_at),
+        "delivered_at": _iso(m.delivered_at),
+    }
+
+
+def _outcome(p: DeliveryProof) -> dict[str, Any]:
+    """What the postman recorded at the door: who received or refused, and which ID digits were checked."""
+    return {
+        "outcome": p.outcome.value,
+        "occurred_at": _iso(p.occurred_at),
+        "receiver": p.receiver,
+        "receiver_name": p.receiver_name,
+        "id_type": p.id_type,
+        "id_last4": p.id_last4,
+        "authorisation_ref": p.authorisation_ref,
+        "reason": p.reason,
+        "refuser_name": p.refuser_name,
+        "refuser_id_last4": p.refuser_id_last4,
     }
 
 

@@ -144,6 +144,10 @@ def test_export_lists_every_consignment_of_the_phone_and_is_audited(world: World
     assert {c["agency"]["code"] for c in data["consignments"]} == {"HCC-HN", "HCC-TQ"}
     assert all(c["citizen"]["phone"] == world.citizen for c in data["consignments"])
     assert all(c["citizen"]["address"]["line"] for c in data["consignments"])
+    # The texts sent about each consignment are the citizen's data too (the number and what it said).
+    assert all("booked" in {m["event"] for m in c["sms_messages"]} for c in data["consignments"])
+    assert all(m["phone"].startswith("+84") and m["text"] for c in data["consignments"] for m in c["sms_messages"])
+    assert all(c["delivery_outcomes"] == [] for c in data["consignments"])  # no clerk recorded one here
 
     posted = world.call("admin", "POST", "/api/v1/privacy/export", json={"phone": "+84 912 345 678"})
     assert posted.status_code == 200 and posted.get_json()["count"] == len(world.citizen_ids)
