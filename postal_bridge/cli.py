@@ -216,6 +216,7 @@ def create_api_key(agency_code: str, name: str, callback_url: str | None, admin:
 @click.option(
     "--printer-profile", type=click.Choice(["pdf", "zpl203", "zpl300"]), default="pdf", help="The desk's labels."
 )
+@click.option("--phone", default=None, help="A clerk's work phone, shown to the citizen on the day of delivery.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of generating one.")
 def create_user(
     username: str,
@@ -224,6 +225,7 @@ def create_user(
     post_office_code: str | None,
     full_name: str,
     printer_profile: str,
+    phone: str | None,
     password_stdin: bool,
 ) -> None:
     """Create a person's account; prints `password=…` once (it is stored only as an argon2 hash)."""
@@ -244,6 +246,7 @@ def create_user(
             password=password,
             printer_profile=printer_profile,
             actor="cli",
+            phone=phone,
         )
     except PostalBridgeError as exc:
         detail = "; ".join(f"{k}: {m}" for k, v in exc.errors.items() for m in _flatten(v)) if exc.errors else ""

@@ -1,9 +1,8 @@
 """The pages' translation catalogues: extract, update, compile, check (``make i18n``; ``tests/unit/test_translations``).
 
 The source language is Vietnamese; ``postal_bridge/web/translations/en/LC_MESSAGES/<area>.po`` holds English. Each
-area of the site owns its files: ``web/<area>.py``, ``web/<area>/…``, ``web/templates/<area>/…`` (and, for the
-citizen area, the tracking-page templates); ``common`` owns everything else under ``web/``. Flask-Babel merges all
-catalogues, so a string may appear in two areas.
+area of the site owns its files: ``web/<area>.py``, ``web/<area>/…``, ``web/templates/<area>/…``; ``common`` owns
+everything else under ``web/``. Flask-Babel merges all catalogues, so a string may appear in two areas.
 
     python scripts/i18n.py update    # extract, merge into the .po files (new strings arrive untranslated), compile
     python scripts/i18n.py check     # exit 1 listing every string without an English translation, or a stale .mo
@@ -27,7 +26,6 @@ TRANSLATIONS = WEB / "translations"
 LOCALES = ("en",)
 AREAS = ("counter", "clerk", "citizen", "admin")
 DOMAINS = ("common", *AREAS)
-CITIZEN_TEMPLATES = ("track.html", "track_unknown.html")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "pgettext": ((1, "c"), 2)}
 JINJA_OPTIONS = {"extensions": "jinja2.ext.i18n", "trimmed": "true"}
 
@@ -39,8 +37,6 @@ def owner(path: Path) -> str:
     if parts[0] == "templates":
         if len(parts) > 2 and parts[1] in AREAS:
             return parts[1]
-        if parts[-1] in CITIZEN_TEMPLATES:
-            return "citizen"
         return "common"
     stem = parts[0].removesuffix(".py")
     return stem if stem in AREAS else "common"

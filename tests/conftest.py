@@ -75,6 +75,9 @@ def migrated(database_url: str) -> Iterator[str]:
 
 
 TABLES_TO_CLEAN = (
+    "otp_challenges",
+    "citizen_requests",
+    "postman_contacts",
     "delivery_proofs",
     "scans",
     "handover_session_items",

@@ -173,6 +173,7 @@ class TrackingEvent:
     client_ref: str | None = None  # our reference, when the courier echoes it (matches events to consignments)
     cod_status: str | None = None  # none | pending | collected | remitted | reconciled
     upu_event: str | None = None  # e.g. EMA, EMI (UPU EMSEVT code) where the courier's status has one
+    courier_phone: str | None = None  # the courier employee's phone, where the event carries it (out for delivery)
 
 
 class CarrierError(Exception):

@@ -157,6 +157,7 @@ class User:
     last_login_at: datetime | None = None
     disabled_at: datetime | None = None
     printer_profile: str = "pdf"  # the desk's label format: pdf | zpl203 | zpl300
+    phone: str | None = None  # E.164; a clerk's number, shown to the citizen on the day the clerk delivers
 
     @property
     def active(self) -> bool:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from postal_bridge.domain.errors import NotFound, Unauthorized, ValidationFailed
 from postal_bridge.domain.model import Role, User, UserSession
+from postal_bridge.domain.phone import parse_phone
 from postal_bridge.domain.reports import AuditEntry
 from postal_bridge.domain.text import nfc
 from postal_bridge.services.agencies import Caller
@@ -88,9 +89,10 @@ def create_user(
     password: str | None = None,
     printer_profile: str = "pdf",
     actor: str = "cli",
+    phone: str | None = None,
 ) -> tuple[User, str]:
     """Create an account; returns it with its password (generated unless given). Counter staff and admins belong to
-    an agency, clerks to a post office."""
+    an agency, clerks to a post office. A clerk's ``phone`` is what the citizen may call on the day of delivery."""
     errors: dict[str, list[str]] = {}
     username = nfc(username or "").strip().lower()
     if not USERNAME.match(username):
@@ -106,6 +108,12 @@ def create_user(
         errors["printer_profile"] = [f"Must be one of: {', '.join(PRINTER_PROFILES)}."]
     password = password if password is not None else new_password()
     _check_password(password, errors)
+    phone_e164 = None
+    if phone and phone.strip():
+        try:
+            phone_e164 = parse_phone(phone).e164
+        except ValueError as exc:
+            errors["phone"] = [str(exc)[0].upper() + str(exc)[1:] + "."]
     if role_value == Role.CLERK and (not post_office_code or agency_code):
         errors["post_office"] = ["A clerk belongs to a post office: give --post-office (and no --agency)."]
     if role_value in (Role.COUNTER, Role.ADMIN) and (not agency_code or post_office_code):
@@ -136,6 +144,7 @@ def create_user(
             agency_id=agency.id if agency else None,
             post_office_code=office.code if office else None,
             printer_profile=printer_profile,
+            phone=phone_e164,
         )
         uow.users.add(user)
         _audit(uow, deps, actor, "user.created", f"user:{user.id}", before=None, after=_public(user))

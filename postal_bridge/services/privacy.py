@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, TextIO
 
+from postal_bridge.domain.citizen import CitizenRequest
 from postal_bridge.domain.errors import Forbidden, ValidationFailed
 from postal_bridge.domain.outcomes import DeliveryProof
 from postal_bridge.domain.phone import Phone, parse_phone
@@ -167,6 +168,7 @@ def export_citizen(deps: Deps, caller: Caller, phone: str) -> dict[str, Any]:
                     ],
                     "sms_messages": [_sms(m) for m in uow.sms.for_consignment(c.id)],
                     "delivery_outcomes": [_outcome(p) for p in uow.delivery_proofs.for_consignment(c.id)],
+                    "tracking_page_requests": [_request(r) for r in uow.citizen.requests_for(c.id)],
                 }
             )
         uow.audit.record(
@@ -201,6 +203,17 @@ def _sms(m: SmsMessage) -> dict[str, Any]:
         "created_at": _iso(m.created_at),
         "sent_at": _iso(m.sent_at),
         "delivered_at": _iso(m.delivered_at),
+    }
+
+
+def _request(r: CitizenRequest) -> dict[str, Any]:
+    """What the citizen asked for on the tracking page (a new day, a hold, a new address) and what became of it."""
+    return {
+        "kind": r.kind.value,
+        "details": r.details,
+        "status": r.status.value,
+        "created_at": _iso(r.created_at),
+        "handled_at": _iso(r.handled_at),
     }
 
 

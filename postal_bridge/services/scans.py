@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 from postal_bridge.domain.consignment import Consignment, Source
 from postal_bridge.domain.errors import Conflict, ValidationFailed
@@ -46,6 +47,7 @@ from postal_bridge.domain.scans import (
 from postal_bridge.domain.sla import TZ, local_date
 from postal_bridge.domain.status import STATUS_LABELS_VI, Status
 from postal_bridge.domain.worklist import next_actions
+from postal_bridge.services.citizen_contacts import record_postman_contact
 from postal_bridge.services.clerk_scope import ClerkCaller, Summaries, office_name
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.effects import record_effects_many
@@ -88,6 +90,12 @@ class _Work:
     seen: dict[tuple[date, str, str, str | None], datetime] = field(default_factory=dict)
     touched: dict[str, Consignment] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
+
+    @cached_property
+    def clerk_phone(self) -> str | None:
+        """The clerk's own phone (their account's), read once per upload."""
+        user = self.uow.users.get(self.caller.user_id)
+        return user.phone if user is not None else None
 
     def view(self, consignment_id: str) -> ItemRow:
         c = self.consignments.get(consignment_id)
@@ -238,6 +246,8 @@ def _move(work: _Work, scan: ScanInput, c: Consignment, mode: ScanMode) -> tuple
     )
     if decision.target == Status.PICKED_UP:  # the post took custody: J is the day of the scan
         set_deadline(work.deps, c, scan.scanned_at)
+    if decision.target == Status.OUT_FOR_DELIVERY:  # the citizen may call this clerk on the day
+        record_postman_contact(work.uow, c.id, work.clerk_phone, at=scan.scanned_at, source="scan")
     work.touched[c.id] = c
     work.audit.append(
         AuditEntry(

@@ -24,6 +24,7 @@ from postal_bridge.domain.consignment import Source
 from postal_bridge.domain.model import OutboxItem, OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.status import TERMINAL, Status, implied_path
+from postal_bridge.services.citizen_contacts import record_postman_contact
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.effects import add_outbox, record_effects
 from postal_bridge.services.geography import set_deadline
@@ -85,13 +86,20 @@ def record_tracking_events(deps: Deps, consignment_id: str, events: Sequence[Tra
             return 0
         now = deps.clock.now()
         for e in events:
-            uow.carrier_events.add_if_new(e, consignment_id=consignment_id, received_at=now)
+            if uow.carrier_events.add_if_new(e, consignment_id=consignment_id, received_at=now):
+                _keep_postman(uow, consignment_id, e)
         applied, ids, confirm = fold(uow, deps, consignment_id)
         uow.commit()
     deps.wake(ids)
     if confirm:
         deps.jobs.enqueue_poll([consignment_id])
     return applied
+
+
+def _keep_postman(uow: UnitOfWork, consignment_id: str, e: TrackingEvent) -> None:
+    """The employee phone an out-for-delivery event carries, for the citizen's page on that day."""
+    if e.status == CourierStatus.OUT_FOR_DELIVERY and e.courier_phone:
+        record_postman_contact(uow, consignment_id, e.courier_phone, at=e.occurred_at, source=e.carrier)
 
 
 def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[int], bool]:
@@ -167,6 +175,7 @@ def store_inbound(uow: UnitOfWork, deps: Deps, carrier: str, events: Sequence[Tr
         )
         if uow.carrier_events.add_if_new(e, consignment_id=cid, received_at=now) and cid:
             touched[cid] = None
+            _keep_postman(uow, cid, e)
     ids = []
     for cid in touched:
         ids.append(

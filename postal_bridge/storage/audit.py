@@ -4,8 +4,9 @@ Law 91/2025/QH15).
 
 Erasure keeps the record (codes, ward and province, statuses, dates, money) and removes the name, the phone, the street
 line, the legacy address text, the coordinates and the citizen's ID digits, plus the copies of them kept elsewhere: the
-stored label PDF, the raw courier payloads, the stored idempotent response body, and the names and ID digits of
-whoever received or refused the result at the door (delivery proofs).
+stored label PDF, the raw courier payloads, the stored idempotent response body, the names and ID digits of
+whoever received or refused the result at the door (delivery proofs), the street line of an address change the
+citizen asked for on the tracking page, and the postman's phone kept for the delivery day.
 """
 
 from __future__ import annotations
@@ -151,4 +152,10 @@ class SqlAuditRepository:
             self.conn.execute(  # the texts carry no personal data; the number they went to does
                 update(t.sms_messages).where(t.sms_messages.c.consignment_id.in_(chunk)).values(phone="")
             )
+            self.conn.execute(  # a new street line the citizen asked for; the postman's phone of the delivery day
+                update(t.citizen_requests)
+                .where(t.citizen_requests.c.consignment_id.in_(chunk), t.citizen_requests.c.kind == "address")
+                .values(details={"erased": True})
+            )
+            self.conn.execute(delete(t.postman_contacts).where(t.postman_contacts.c.consignment_id.in_(chunk)))
         return erased

@@ -108,29 +108,36 @@ class SqlApiKeyRepository(_Repo):
         return [ApiKey(**r) for r in self.conn.execute(q).mappings()]
 
 
+_WARDS = select(t.wards, t.provinces.c.name.label("province_name")).join(
+    t.provinces, t.provinces.c.code == t.wards.c.province_code
+)
+
+
 class SqlUnitsRepository(_Repo):
     def ward(self, code: str) -> Ward | None:
-        q = (
-            select(t.wards, t.provinces.c.name.label("province_name"))
-            .join(t.provinces, t.provinces.c.code == t.wards.c.province_code)
-            .where(t.wards.c.code == code)
-        )
-        r = self.conn.execute(q).mappings().first()
-        if not r:
-            return None
-        return Ward(
-            code=r["code"],
-            name=r["name"],
-            province_code=r["province_code"],
-            province_name=r["province_name"],
-            lat=r["lat"],
-            lon=r["lon"],
-        )
+        r = self.conn.execute(_WARDS.where(t.wards.c.code == code)).mappings().first()
+        return _ward(r) if r else None
+
+    def in_province(self, province_code: str) -> list[Ward]:
+        """Every 2025 ward of one province, by name (the citizen's address-change form)."""
+        q = _WARDS.where(t.wards.c.province_code == province_code).order_by(t.wards.c.name, t.wards.c.code)
+        return [_ward(r) for r in self.conn.execute(q).mappings()]
 
     def count(self) -> tuple[int, int]:
         p = self.conn.execute(select(func.count()).select_from(t.provinces)).scalar_one()
         w = self.conn.execute(select(func.count()).select_from(t.wards)).scalar_one()
         return p, w
+
+
+def _ward(r: Any) -> Ward:
+    return Ward(
+        code=r["code"],
+        name=r["name"],
+        province_code=r["province_code"],
+        province_name=r["province_name"],
+        lat=r["lat"],
+        lon=r["lon"],
+    )
 
 
 _C = t.consignments

@@ -536,6 +536,7 @@ users = Table(
     Column("last_login_at", UTCDateTime()),
     Column("disabled_at", UTCDateTime()),
     Column("printer_profile", String(16), nullable=False, server_default="pdf"),  # pdf | zpl203 | zpl300
+    Column("phone", String(16)),  # E.164; a clerk's number, given to the citizen on the day of delivery
 )
 
 user_sessions = Table(
@@ -581,4 +582,49 @@ sms_settings = Table(
     Column("sender", String(11)),  # the short name in front of each message
     Column("hotline", String(16)),  # E.164
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# ------------------------------------------------------------------------------------------ citizens (tracking page)
+
+otp_challenges = Table(
+    "otp_challenges",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False),
+    Column("action", String(16), nullable=False),  # reschedule | hold | address
+    Column("salt", String(32), nullable=False),
+    Column("code_hash", String(64), nullable=False),  # sha256(salt:code); the code itself is never stored
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("used_at", UTCDateTime()),
+    Column("closed_at", UTCDateTime()),  # replaced by a newer code for the same action
+    Index("ix_otp_challenges_consignment_action", "consignment_id", "action", "created_at"),
+)
+
+citizen_requests = Table(
+    "citizen_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), nullable=False),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # reschedule | hold | address
+    Column("status", String(16), nullable=False),  # open | handled | superseded
+    Column("details", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),  # citizen:<token digest prefix>
+    Column("handled_at", UTCDateTime()),
+    Column("handled_by", String(200)),
+    Column("note", String(500), nullable=False, server_default=""),
+    Index("ix_citizen_requests_agency_status", "agency_id", "status", "created_at"),
+    Index("ix_citizen_requests_consignment", "consignment_id", "created_at"),
+)
+
+postman_contacts = Table(
+    "postman_contacts",
+    metadata,
+    Column("consignment_id", String(36), ForeignKey("consignments.id"), primary_key=True),
+    Column("phone", String(16), nullable=False),  # E.164
+    Column("at", UTCDateTime(), nullable=False),  # the out-for-delivery event's time
+    Column("source", String(32), nullable=False),  # scan | the courier's code
 )

@@ -7,6 +7,7 @@ from sqlalchemy import Connection, Engine
 from postal_bridge.storage import repositories as r
 from postal_bridge.storage.alerts import SqlAlertRepository
 from postal_bridge.storage.audit import SqlAuditRepository
+from postal_bridge.storage.citizen import SqlCitizenRepository
 from postal_bridge.storage.clerks import (
     SqlClerkScope,
     SqlDeliveryProofRepository,
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.scans = SqlScanRepository(conn)
         self.handover_sessions = SqlHandoverSessionRepository(conn)
         self.delivery_proofs = SqlDeliveryProofRepository(conn)
+        self.citizen = SqlCitizenRepository(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

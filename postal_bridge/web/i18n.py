@@ -60,11 +60,12 @@ def vnd(amount: int | None) -> str:
 
 
 def lang_url(code: str) -> str:
-    """This page again in another language (the other query arguments kept)."""
+    """This page again in another language (the other query arguments kept). A query-only relative reference: the
+    browser keeps the path, and a page never repeats its own path (a tracking token) in its body."""
     args = request.args.to_dict(flat=False)
     args["lang"] = [code]
     query = "&".join(f"{quote(k)}={quote(v)}" for k, values in args.items() for v in values)
-    return f"{request.path}?{query}"
+    return f"?{query}"
 
 
 def init_i18n(app: Flask) -> Babel:

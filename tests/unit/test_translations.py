@@ -37,5 +37,6 @@ def test_files_belong_to_their_area() -> None:
     tool = _i18n()
     assert tool.owner(tool.WEB / "templates" / "counter" / "new.html") == "counter"
     assert tool.owner(tool.WEB / "clerk.py") == "clerk"
-    assert tool.owner(tool.WEB / "templates" / "track.html") == "citizen"
+    assert tool.owner(tool.WEB / "templates" / "citizen" / "track.html") == "citizen"
+    assert tool.owner(tool.WEB / "citizen" / "actions.py") == "citizen"
     assert tool.owner(tool.WEB / "templates" / "layout.html") == "common"

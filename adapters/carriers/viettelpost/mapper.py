@@ -425,6 +425,7 @@ def parse_event(data: Mapping[str, Any], *, source: str, now: datetime, carrier_
         provisional=row.provisional,
         source=source,
         raw=dict(data),
+        courier_phone=str(data.get("EMPLOYEE_PHONE") or "").strip() or None,
     )
 
 
