@@ -332,9 +332,7 @@ def worker(simple: bool, burst: bool) -> None:
     from workers.worker import run
 
     c = _container()
-    if not c.settings.redis_url:
-        _fail("POSTAL_BRIDGE_REDIS_URL is not set: use `postal-bridge run`, or point it at a Redis server.")
-    _check_redis_policy(c)
+    _refuse_unsafe_redis(c.settings)
     run(c, simple=simple, burst=burst)
 
 
@@ -346,30 +344,32 @@ def scheduler() -> None:
 
     c = _container()
     configure_logging(c.settings.log_level, json_logs=c.settings.log_json)
+    _refuse_unsafe_redis(c.settings)
     run_forever(c)
 
 
 @main.command()
 def web() -> None:
-    """Serve the web app with gunicorn on POSTAL_BRIDGE_HOST:PORT."""
-    s = _settings()
-    os.execvp(
-        sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(s.web_workers),
-            "--bind",
-            f"{s.host}:{s.port}",
-            "--access-logfile",
-            "-",
-            "--graceful-timeout",
-            "10",
-            "postal_bridge:create_app()",
-        ],
-    )
+    """Serve the web app with gunicorn (deploy/gunicorn.conf.py) on POSTAL_BRIDGE_HOST:PORT."""
+    _settings()  # a bad value stops here with one line, before gunicorn starts
+    conf = gunicorn_config()
+    if conf is None:
+        _fail(
+            "deploy/gunicorn.conf.py was not found beside the postal_bridge package nor in the working directory: "
+            "run from the source tree (cd to it), or start gunicorn yourself with -c <path to gunicorn.conf.py>."
+        )
+    # The configuration file names the app, reads host, port and workers from POSTAL_BRIDGE_*, and refuses an
+    # evicting Redis before it binds the port.
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", str(conf)])
+
+
+def gunicorn_config() -> Path | None:
+    """deploy/gunicorn.conf.py of a source checkout (editable install), else of the working directory (images)."""
+    for root in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        candidate = root / "deploy" / "gunicorn.conf.py"
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 @main.command()
@@ -393,11 +393,16 @@ def openapi_json() -> str:
     return json.dumps(spec, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
-def _check_redis_policy(c) -> None:
-    """Refuse a Redis that may evict keys: queued work would vanish silently."""
-    policy = c.redis().config_get("maxmemory-policy").get("maxmemory-policy", "noeviction")
-    if policy != "noeviction":
-        _fail(f"Redis maxmemory-policy is {policy!r}; set it to 'noeviction' (jobs must never be evicted).")
+def _refuse_unsafe_redis(settings: Settings) -> None:
+    """Refuse a Redis that may evict keys (queued work would vanish silently), or none at all."""
+    from postal_bridge.startup import StartupRefused, check_redis
+
+    if not settings.redis_url:
+        _fail("POSTAL_BRIDGE_REDIS_URL is not set: use `postal-bridge run`, or point it at a Redis server.")
+    try:
+        check_redis(settings.redis_url, must_answer=True)
+    except StartupRefused as exc:
+        _fail(f"refusing to start: {exc}")
 
 
 @main.command()

@@ -5,6 +5,7 @@ loopback (``tests/fakes``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -48,10 +49,17 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
     # A database of our own per run, so parallel runs on one server never see each other's rows.
+    with postgres_database(base, "pb_test") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_database(base: str, prefix: str) -> Iterator[str]:
+    """A uniquely named database created on the server of ``base`` for the duration of the block, then dropped."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = f"pb_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

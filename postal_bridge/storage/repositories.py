@@ -569,6 +569,19 @@ _O = t.outbox
 _LIVE = (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value)
 
 
+def _not_blocked():
+    """No older item of the same ordering group is still pending or in flight (or the item has no group)."""
+    earlier = _O.alias("earlier")
+    blocked = exists(
+        select(earlier.c.id).where(
+            earlier.c.ordering_key == _O.c.ordering_key,
+            earlier.c.id < _O.c.id,
+            earlier.c.state.in_(_LIVE),
+        )
+    )
+    return or_(_O.c.ordering_key.is_(None), ~blocked)
+
+
 class SqlOutboxRepository(_Repo):
     def add(self, item: OutboxItem) -> None:
         res = self.conn.execute(insert(_O), _outbox_row(item))
@@ -593,14 +606,6 @@ class SqlOutboxRepository(_Repo):
 
     def claim(self, item_id: int, *, now: datetime, lease_until: datetime) -> OutboxItem | None:
         """Take the lease on an item if it is due (or its lease expired) and no older item of its group is live."""
-        earlier = _O.alias("earlier")
-        blocked = exists(
-            select(earlier.c.id).where(
-                earlier.c.ordering_key == _O.c.ordering_key,
-                earlier.c.id < _O.c.id,
-                earlier.c.state.in_(_LIVE),
-            )
-        )
         res = self.conn.execute(
             update(_O)
             .where(
@@ -609,7 +614,7 @@ class SqlOutboxRepository(_Repo):
                     and_(_O.c.state == OutboxState.PENDING.value, _O.c.next_attempt_at <= now),
                     and_(_O.c.state == OutboxState.IN_FLIGHT.value, _O.c.lease_until < now),
                 ),
-                or_(_O.c.ordering_key.is_(None), ~blocked),
+                _not_blocked(),
             )
             .values(state=OutboxState.IN_FLIGHT.value, lease_until=lease_until, attempts=_O.c.attempts + 1)
         )
@@ -637,13 +642,17 @@ class SqlOutboxRepository(_Repo):
         return self._settle(item_id, attempt, state=OutboxState.DEAD.value, completed_at=now, last_error=error)
 
     def due(self, *, now: datetime, limit: int) -> list[int]:
+        """Items a job could claim now. One waiting behind an older live item of its group is left out: claiming it
+        would fail, and relaying it every round kept workers busy with wake-ups that do nothing while other queues
+        waited; it is woken when the item before it settles (``outbox.process``), or found here after that."""
         q = (
             select(_O.c.id)
             .where(
                 or_(
                     and_(_O.c.state == OutboxState.PENDING.value, _O.c.next_attempt_at <= now),
                     and_(_O.c.state == OutboxState.IN_FLIGHT.value, _O.c.lease_until < now),
-                )
+                ),
+                _not_blocked(),
             )
             .order_by(_O.c.id)
             .limit(limit)

@@ -576,7 +576,7 @@ class MemoryOutboxRepository(_Repo):
         return self._settle(item_id, attempt, state=OutboxState.DEAD, completed_at=now, last_error=error)
 
     def due(self, *, now: datetime, limit: int) -> list[int]:
-        return [i for i, item in self.tx.items("outbox") if _is_due(item, now)][:limit]
+        return [i for i, item in self.tx.items("outbox") if _is_due(item, now) and not self._blocked(item)][:limit]
 
     def next_in_group(self, ordering_key: str) -> int | None:
         return next(

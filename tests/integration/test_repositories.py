@@ -139,13 +139,14 @@ def test_outbox_claims_respect_leases_and_ordering_groups(uow_factory, clock) ->
         claimed = uow.outbox.claim(first.id, now=now, lease_until=lease)
         assert claimed is not None and claimed.state == OutboxState.IN_FLIGHT and claimed.attempts == 1
         assert uow.outbox.claim(first.id, now=now, lease_until=lease) is None  # leased
-        assert uow.outbox.due(now=now, limit=10) == [second.id]
-        assert uow.outbox.due(now=lease + timedelta(seconds=1), limit=10) == [first.id, second.id]
+        assert uow.outbox.due(now=now, limit=10) == []  # the first is leased, the second waits behind it
+        assert uow.outbox.due(now=lease + timedelta(seconds=1), limit=10) == [first.id]  # lease expired: reclaim
         assert later.id in uow.outbox.due(now=now + timedelta(hours=2), limit=10)
         assert not uow.outbox.complete(first.id, attempt=2, now=now)  # not our claim: fenced off
         assert uow.outbox.complete(first.id, attempt=1, now=now)
         assert not uow.outbox.complete(first.id, attempt=1, now=now)  # already settled
         assert uow.outbox.next_in_group("webhook:x") == second.id
+        assert uow.outbox.due(now=now, limit=10) == [second.id]  # no longer waiting
         assert uow.outbox.claim(second.id, now=now, lease_until=lease) is not None
         uow.commit()
 
