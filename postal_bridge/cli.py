@@ -198,7 +198,13 @@ def create_api_key(agency_code: str, name: str, callback_url: str | None, admin:
 
     try:
         issued = agencies.create_api_key(
-            _container().deps, agency_code=agency_code, name=name, callback_url=callback_url
+            _container().deps,
+            agency_code=agency_code,
+            name=name,
+            callback_url=callback_url,
+            admin=admin,
+            printer_profile=printer_profile,
+            actor="cli",
         )
     except PostalBridgeError as exc:
         detail = "; ".join(_flatten(exc.errors)) if exc.errors else exc.message
@@ -276,7 +282,7 @@ def carrier_settings_cmd(agency_code: str, carrier: str | None, show: bool, pair
             if bad:
                 _fail(f"error: settings are key=value pairs, not {bad[0]!r}")
             values = dict(p.split("=", 1) for p in pairs)
-            carriers.configure_carrier(deps, agency_code=agency_code, carrier=carrier, values=values)
+            carriers.configure_carrier(deps, agency_code=agency_code, carrier=carrier, values=values, actor="cli")
         elif not show:
             _fail("error: give key=value pairs to store, or --show")
         for config in carriers.carrier_settings(deps, agency_code):
@@ -305,7 +311,7 @@ def sms_settings_cmd(agency_code: str, show: bool, pairs: tuple[str, ...]) -> No
             bad = [p for p in pairs if "=" not in p]
             if bad:
                 _fail(f"error: settings are key=value pairs, not {bad[0]!r}")
-            sms.configure_sms(deps, agency_code=agency_code, values=dict(p.split("=", 1) for p in pairs))
+            sms.configure_sms(deps, agency_code=agency_code, values=dict(p.split("=", 1) for p in pairs), actor="cli")
         elif not show:
             _fail("error: give key=value pairs to store, or --show")
         agency, settings = sms.sms_settings(deps, agency_code)

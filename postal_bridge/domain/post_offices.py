@@ -124,6 +124,16 @@ def parse_post_offices_csv(text: str) -> list[PostOffice]:
     ``service_wards`` may be left out of the header. The first bad value raises ``CsvRowError`` (a ``ValueError``).
     Whether the ward codes exist is for the caller to check against the database.
     """
+    rows, problems = read_post_offices_csv(text)
+    if problems:
+        raise problems[0]
+    return [office for _, office in rows]
+
+
+def read_post_offices_csv(text: str) -> tuple[list[tuple[int, PostOffice]], list[CsvRowError]]:
+    """Like ``parse_post_offices_csv``, but every bad line is reported (in file order), with the good ones and their
+    line numbers: an administrator uploading a file sees all its problems at once. A bad header, or a line the CSV
+    reader cannot split, ends the reading there."""
     lines = _numbered_lines(text.removeprefix("\ufeff"))
     where = {"start": 0}
 
@@ -137,19 +147,20 @@ def parse_post_offices_csv(text: str) -> list[PostOffice]:
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        raise CsvRowError(1, "code", "the file is empty; expected a header line") from None
+        return [], [CsvRowError(1, "code", "the file is empty; expected a header line")]
     header_line = where["start"]
     for col in header:
         if col not in CSV_COLUMNS:
-            raise CsvRowError(header_line, col or "?", f"unknown column; expected {','.join(CSV_COLUMNS)}")
+            return [], [CsvRowError(header_line, col or "?", f"unknown column; expected {','.join(CSV_COLUMNS)}")]
     for col in _REQUIRED:
         if col not in header:
-            raise CsvRowError(header_line, col, "column missing from the header")
+            return [], [CsvRowError(header_line, col, "column missing from the header")]
     if len(set(header)) != len(header):
         dup = next(c for c in header if header.count(c) > 1)
-        raise CsvRowError(header_line, dup, "column appears twice in the header")
+        return [], [CsvRowError(header_line, dup, "column appears twice in the header")]
 
-    offices: list[PostOffice] = []
+    rows: list[tuple[int, PostOffice]] = []
+    problems: list[CsvRowError] = []
     seen: dict[str, int] = {}
     while True:
         where["start"] = 0
@@ -158,20 +169,30 @@ def parse_post_offices_csv(text: str) -> list[PostOffice]:
         except StopIteration:
             break
         except csv.Error as exc:
-            raise CsvRowError(where["start"], "?", f"malformed CSV ({exc})") from None
+            problems.append(CsvRowError(where["start"], "?", f"malformed CSV ({exc})"))
+            break
         number = where["start"]
-        if len(values) > len(header):
-            raise CsvRowError(number, header[-1], f"{len(values)} values for {len(header)} columns")
-        row = dict(zip(header, (v.strip() for v in values), strict=False))
-        for col in header:
-            if col not in row:
-                raise CsvRowError(number, col, "value missing (too few columns)")
-        office = _office(number, row)
+        try:
+            office = _row(number, header, values)
+        except CsvRowError as exc:
+            problems.append(exc)
+            continue
         if office.code in seen:
-            raise CsvRowError(number, "code", f"{office.code} already appears on line {seen[office.code]}")
+            problems.append(CsvRowError(number, "code", f"{office.code} already appears on line {seen[office.code]}"))
+            continue
         seen[office.code] = number
-        offices.append(office)
-    return offices
+        rows.append((number, office))
+    return rows, problems
+
+
+def _row(number: int, header: list[str], values: list[str]) -> PostOffice:
+    if len(values) > len(header):
+        raise CsvRowError(number, header[-1], f"{len(values)} values for {len(header)} columns")
+    row = dict(zip(header, (v.strip() for v in values), strict=False))
+    for col in header:
+        if col not in row:
+            raise CsvRowError(number, col, "value missing (too few columns)")
+    return _office(number, row)
 
 
 def _numbered_lines(text: str) -> list[tuple[int, str]]:

@@ -23,7 +23,7 @@ from postal_bridge.domain.model import Role, User, UserSession
 from postal_bridge.domain.phone import parse_phone
 from postal_bridge.domain.reports import AuditEntry
 from postal_bridge.domain.text import nfc
-from postal_bridge.services.agencies import Caller
+from postal_bridge.services.agencies import PRINTER_PROFILES, Caller
 from postal_bridge.services.deps import Deps
 
 MAX_FAILURES = 5
@@ -33,7 +33,6 @@ SESSION_MAX = timedelta(hours=12)
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
 MIN_PASSWORD = 10
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
-PRINTER_PROFILES = ("pdf", "zpl203", "zpl300")
 SIGN_IN_FAILED = "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang bị tạm khóa."
 # A real argon2 hash of a random password: verifying against it for unknown users keeps their timing like a real one.
 _DUMMY_PASSWORD = secrets.token_urlsafe(16)
@@ -106,6 +105,8 @@ def create_user(
         role_value = None
     if printer_profile not in PRINTER_PROFILES:
         errors["printer_profile"] = [f"Must be one of: {', '.join(PRINTER_PROFILES)}."]
+    if len(nfc(full_name or "").strip()) > 200:
+        errors["full_name"] = ["At most 200 characters."]
     password = password if password is not None else new_password()
     _check_password(password, errors)
     phone_e164 = None
@@ -287,14 +288,57 @@ def reset_password(deps: Deps, admin: Caller, user_id: str) -> str:
         user = uow.users.get(user_id)
         if user is None:
             raise NotFound("No user with this id.")
+        before = _lock_state(user)
         user.password_hash = deps.passwords.hash(password)
         user.failed_logins = 0
         user.locked_until = None
         uow.users.save(user)
-        uow.users.revoke_sessions(now=deps.clock.now(), user_id=user.id)
-        _audit(uow, deps, admin.actor, "user.password_reset", f"user:{user.id}")
+        sessions = uow.users.revoke_sessions(now=deps.clock.now(), user_id=user.id)
+        after = {**_lock_state(user), "sessions_ended": sessions}
+        _audit(uow, deps, admin.actor, "user.password_reset", f"user:{user.id}", before=before, after=after)
         uow.commit()
     return password
+
+
+def _lock_state(user: User) -> dict[str, object]:
+    return {"failed_logins": user.failed_logins, "locked_until": _iso(user.locked_until)}
+
+
+def unlock_user(deps: Deps, admin: Caller, user_id: str) -> User:
+    """Lift a lockout after too many wrong passwords (the count of failures starts again)."""
+    with deps.uow() as uow:
+        user = uow.users.get(user_id)
+        if user is None:
+            raise NotFound("No user with this id.")
+        before = _lock_state(user)
+        user = replace(user, failed_logins=0, locked_until=None)
+        uow.users.save(user)
+        _audit(uow, deps, admin.actor, "user.unlocked", f"user:{user.id}", before=before, after=_lock_state(user))
+        uow.commit()
+    return user
+
+
+def update_user(deps: Deps, admin: Caller, user_id: str, *, full_name: str, printer_profile: str) -> User:
+    """Change what an administrator may change about a person: the name printed on records and the desk's labels."""
+    errors: dict[str, list[str]] = {}
+    name = nfc(full_name or "").strip()
+    if len(name) > 200:
+        errors["full_name"] = ["At most 200 characters."]
+    if printer_profile not in PRINTER_PROFILES:
+        errors["printer_profile"] = [f"Must be one of: {', '.join(PRINTER_PROFILES)}."]
+    with deps.uow() as uow:
+        user = uow.users.get(user_id)
+        if user is None:
+            raise NotFound("No user with this id.")
+        if errors:
+            raise ValidationFailed(errors)
+        before = {**_public(user), "full_name": user.full_name}
+        user = replace(user, full_name=name, printer_profile=printer_profile)
+        uow.users.save(user)
+        after = {**_public(user), "full_name": user.full_name}
+        _audit(uow, deps, admin.actor, "user.updated", f"user:{user.id}", before=before, after=after)
+        uow.commit()
+    return user
 
 
 def set_disabled(deps: Deps, admin: Caller, user_id: str, *, disabled: bool) -> User:

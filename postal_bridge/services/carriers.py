@@ -24,6 +24,7 @@ from postal_bridge.domain.carriers import (
 from postal_bridge.domain.errors import NotFound, ValidationFailed
 from postal_bridge.domain.model import CarrierConfig
 from postal_bridge.domain.phone import parse_phone
+from postal_bridge.domain.reports import AuditEntry
 from postal_bridge.domain.status import Kind
 from postal_bridge.domain.text import nfc
 from postal_bridge.services.agencies import Caller
@@ -215,8 +216,11 @@ def walk_feeds(deps: Deps, *, max_pages: int = 20) -> int:
     return stored
 
 
-def configure_carrier(deps: Deps, *, agency_code: str, carrier: str, values: Mapping[str, str]) -> CarrierConfig:
-    """Store an agency's settings for one courier, merged into what is there (``enabled=0`` switches it off)."""
+def configure_carrier(
+    deps: Deps, *, agency_code: str, carrier: str, values: Mapping[str, str], actor: str | None = None
+) -> CarrierConfig:
+    """Store an agency's settings for one courier, merged into what is there (``enabled=0`` switches it off). With
+    ``actor`` the change is written to the audit log, secrets masked before and after."""
     known = deps.known_carriers
     if carrier not in known:
         raise ValidationFailed({"carrier": [f"Unknown courier {carrier!r}; known: {', '.join(sorted(known))}."]})
@@ -238,6 +242,17 @@ def configure_carrier(deps: Deps, *, agency_code: str, carrier: str, values: Map
             agency_id=agency.id, carrier=carrier, enabled=enabled, settings=settings, updated_at=deps.clock.now()
         )
         uow.carrier_settings.put(config)
+        if actor:
+            before = {"enabled": current.enabled, "settings": masked(current.settings)} if current else None
+            uow.audit.record(
+                AuditEntry(
+                    at=config.updated_at,
+                    actor=actor,
+                    action="carrier.configured",
+                    subject=f"agency:{agency.code}:{carrier}",
+                    details={"before": before, "after": {"enabled": enabled, "settings": masked(settings)}},
+                )
+            )
         uow.commit()
     return config
 
@@ -255,7 +270,12 @@ def masked(settings: Mapping[str, object]) -> dict[str, str]:
     out = {}
     for key, value in settings.items():
         text = str(value)
-        if any(h in key.lower() for h in SECRET_HINTS):
+        if is_secret_setting(key):
             text = "****" + text[-2:] if len(text) > 6 else "****"
         out[key] = text
     return out
+
+
+def is_secret_setting(key: str) -> bool:
+    """Credentials (passwords, tokens, keys, secrets): shown masked, never echoed back in full."""
+    return any(h in key.lower() for h in SECRET_HINTS)

@@ -17,7 +17,13 @@ from postal_bridge.domain.address import Ward
 from postal_bridge.domain.consignment import Consignment
 from postal_bridge.domain.errors import NotFound, ValidationFailed
 from postal_bridge.domain.ports import UnitOfWork
-from postal_bridge.domain.post_offices import PostOffice, PostOfficeStore, nearest_office, parse_post_offices_csv
+from postal_bridge.domain.post_offices import (
+    CsvRowError,
+    PostOffice,
+    PostOfficeStore,
+    nearest_office,
+    read_post_offices_csv,
+)
 from postal_bridge.domain.rounds import Round, Stop, plan_round
 from postal_bridge.domain.status import Kind, Status
 from postal_bridge.services.agencies import Caller
@@ -227,24 +233,25 @@ def _out_since(c: Consignment) -> date | None:
 def load_post_offices_cli(deps: Deps, path: str | Path) -> int:
     """``postal-bridge load-post-offices FILE``: validate the CSV (and its wards against the 2025 list), then upsert.
 
-    Returns the exit code: 0 when every office was stored, 1 when nothing was stored because of an error.
+    Returns the exit code: 0 when every office was stored, 1 when nothing was stored because of an error (every bad
+    line is printed).
     """
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         print(f"{path}: cannot read ({exc.strerror or exc})", file=sys.stderr)
         return 1
-    try:
-        offices = parse_post_offices_csv(text)
-    except ValueError as exc:
-        print(f"{path}: {exc}", file=sys.stderr)
+    except UnicodeDecodeError:
+        print(f"{path}: not UTF-8 text", file=sys.stderr)
         return 1
-    problems = _check_wards(deps, offices)
+    rows, problems = read_post_offices_csv(text)
+    problems = sorted(problems + check_wards(deps, rows), key=lambda p: p.line)
     if problems:
         for p in problems:
             print(f"{path}: {p}", file=sys.stderr)
         return 1
     registry = store(deps)
+    offices = [office for _, office in rows]
     for office in offices:
         registry.upsert(office)
     provinces = sorted({o.province_code for o in offices})
@@ -252,8 +259,9 @@ def load_post_offices_cli(deps: Deps, path: str | Path) -> int:
     return 0
 
 
-def _check_wards(deps: Deps, offices: list[PostOffice]) -> list[str]:
-    problems: list[str] = []
+def check_wards(deps: Deps, rows: list[tuple[int, PostOffice]]) -> list[CsvRowError]:
+    """The offices' ward and service-area codes against the 2025 list, one error per bad value with its line."""
+    problems: list[CsvRowError] = []
     with deps.uow() as uow:
         cache: dict[str, Ward | None] = {}
 
@@ -262,22 +270,34 @@ def _check_wards(deps: Deps, offices: list[PostOffice]) -> list[str]:
                 cache[code] = uow.units.ward(code)
             return cache[code]
 
-        for o in offices:
+        for line, o in rows:
             w = ward(o.ward_code)
             if w is None:
-                problems.append(f"office {o.code}: ward_code {o.ward_code} is not a 2025 ward")
+                problems.append(
+                    CsvRowError(line, "ward_code", f"ward_code {o.ward_code} is not a 2025 ward (office {o.code})")
+                )
             elif w.province_code != o.province_code:
                 problems.append(
-                    f"office {o.code}: ward_code {o.ward_code} ({w.name}) is in province {w.province_code}, "
-                    f"not {o.province_code}"
+                    CsvRowError(
+                        line,
+                        "ward_code",
+                        f"ward_code {o.ward_code} ({w.name}) is in province {w.province_code}, not {o.province_code}"
+                        f" (office {o.code})",
+                    )
                 )
             for code in sorted(o.service_wards):
                 sw = ward(code)
                 if sw is None:
-                    problems.append(f"office {o.code}: service_wards {code} is not a 2025 ward")
+                    problems.append(
+                        CsvRowError(line, "service_wards", f"service_wards {code} is not a 2025 ward (office {o.code})")
+                    )
                 elif sw.province_code != o.province_code:
                     problems.append(
-                        f"office {o.code}: service_wards {code} ({sw.name}) is in province {sw.province_code}; "
-                        "an office never serves another province"
+                        CsvRowError(
+                            line,
+                            "service_wards",
+                            f"service_wards {code} ({sw.name}) is in province {sw.province_code}; "
+                            f"an office never serves another province (office {o.code})",
+                        )
                     )
     return problems

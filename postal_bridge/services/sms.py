@@ -34,6 +34,7 @@ from postal_bridge.domain.errors import NotFound, ValidationFailed
 from postal_bridge.domain.model import Agency, OutboxItem, OutboxKind
 from postal_bridge.domain.phone import Phone, parse_phone
 from postal_bridge.domain.ports import UnitOfWork
+from postal_bridge.domain.reports import AuditEntry
 from postal_bridge.domain.sla import INVITATION_WORKING_DAYS
 from postal_bridge.domain.sms import (
     OTP_EVENT,
@@ -448,8 +449,9 @@ def sms_settings(deps: Deps, agency_code: str) -> tuple[Agency, SmsSettings]:
         return agency, uow.sms.settings(agency.id) or SmsSettings(agency_id=agency.id)
 
 
-def configure_sms(deps: Deps, *, agency_code: str, values: dict[str, str]) -> SmsSettings:
-    """Store ``enabled`` (1/0), ``sender`` (≤ 11 characters) and ``hotline`` for an agency; ``key=`` clears a key."""
+def configure_sms(deps: Deps, *, agency_code: str, values: dict[str, str], actor: str | None = None) -> SmsSettings:
+    """Store ``enabled`` (1/0), ``sender`` (≤ 11 characters) and ``hotline`` for an agency; ``key=`` clears a key.
+    With ``actor`` the change is written to the audit log with the settings before and after."""
     agency, current = sms_settings(deps, agency_code)
     errors: dict[str, list[str]] = {}
     for key in sorted(set(values) - {"enabled", "sender", "hotline"}):
@@ -480,5 +482,19 @@ def configure_sms(deps: Deps, *, agency_code: str, values: dict[str, str]) -> Sm
     )
     with deps.uow() as uow:
         uow.sms.put_settings(settings)
+        if actor:
+            uow.audit.record(
+                AuditEntry(
+                    at=deps.clock.now(),
+                    actor=actor,
+                    action="sms.configured",
+                    subject=f"agency:{agency.code}",
+                    details={"before": public_sms_settings(current), "after": public_sms_settings(settings)},
+                )
+            )
         uow.commit()
     return settings
+
+
+def public_sms_settings(settings: SmsSettings) -> dict[str, object]:
+    return {"enabled": settings.enabled, "sender": settings.sender, "hotline": settings.hotline}

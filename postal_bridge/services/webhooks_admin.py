@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from postal_bridge.domain.alerts import WebhookRecord
 from postal_bridge.domain.errors import NotFound, ValidationFailed
 from postal_bridge.domain.model import OutboxState
+from postal_bridge.domain.reports import AuditEntry
 from postal_bridge.domain.webhooks import SECRET_OVERLAP, new_webhook_secret
 from postal_bridge.services.deps import Deps
 
@@ -84,23 +85,31 @@ def replay_result(
             agency_id=agency_id,
             limit=None,
         )
-        usable: dict[str, bool] = {}
-        reenabled = 0
-        for key_id in sorted({r.api_key_id for r in rows if r.api_key_id}):
-            key = uow.api_keys.get(key_id)
-            if key is None or key.revoked_at is not None or not key.callback_url:
-                usable[key_id] = False
-            elif key.callback_disabled_at is not None:
-                usable[key_id] = reenable
-                if reenable and uow.alerts.enable_callback(key_id):
-                    reenabled += 1
-            else:
-                usable[key_id] = True
-        chosen = [r.id for r in rows if r.api_key_id and usable.get(r.api_key_id)]
-        requeued = uow.alerts.requeue_webhooks(chosen, now=now)
+        chosen, reenabled = requeue_in(uow, rows, now=now, reenable=reenable)
         uow.commit()
     deps.wake(chosen)
-    return ReplayResult(requeued=requeued, skipped_disabled=len(rows) - len(chosen), reenabled=reenabled)
+    return ReplayResult(requeued=len(chosen), skipped_disabled=len(rows) - len(chosen), reenabled=reenabled)
+
+
+def requeue_in(uow, rows: Sequence[WebhookRecord], *, now: datetime, reenable: bool) -> tuple[list[int], int]:
+    """Inside the caller's transaction: put the dead callbacks among ``rows`` whose endpoint can take them back to
+    pending (re-enabling endpoints disabled by 410 Gone when asked). Returns (ids re-queued, endpoints re-enabled)."""
+    usable: dict[str, bool] = {}
+    reenabled = 0
+    for key_id in sorted({r.api_key_id for r in rows if r.api_key_id}):
+        key = uow.api_keys.get(key_id)
+        if key is None or key.revoked_at is not None or not key.callback_url:
+            usable[key_id] = False
+        elif key.callback_disabled_at is not None:
+            usable[key_id] = reenable
+            if reenable and uow.alerts.enable_callback(key_id):
+                reenabled += 1
+        else:
+            usable[key_id] = True
+    chosen = [r.id for r in rows if r.api_key_id and usable.get(r.api_key_id)]
+    # Only rows still dead change: a replay racing this one re-queues each row once, whichever commits first.
+    uow.alerts.requeue_webhooks(chosen, now=now)
+    return chosen, reenabled
 
 
 def _check_selection(ids: Sequence[int] | None, since: datetime | None, until: datetime | None) -> None:
@@ -165,7 +174,11 @@ def rotate_secret(deps: Deps, api_key_id: str, *, overlap_hours: int = 24) -> st
     return rotate_secret_details(deps, api_key_id, overlap_hours=overlap_hours).webhook_secret
 
 
-def rotate_secret_details(deps: Deps, api_key_id: str, *, overlap_hours: int = 24) -> RotatedSecret:
+def rotate_secret_details(
+    deps: Deps, api_key_id: str, *, overlap_hours: int = 24, actor: str | None = None
+) -> RotatedSecret:
+    """As ``rotate_secret``, with when the previous secret stops signing; with ``actor`` written to the audit log
+    (the secrets never are)."""
     standard = int(SECRET_OVERLAP.total_seconds() // 3600)
     if overlap_hours not in (0, standard):
         # The end of the overlap is derived from api_keys.secret_rotated_at, so only the standard window (or none) is
@@ -182,6 +195,21 @@ def rotate_secret_details(deps: Deps, api_key_id: str, *, overlap_hours: int = 2
         uow.alerts.rotate_webhook_secret(key.id, new_secret=secret, at=now)
         if overlap_hours == 0:
             uow.alerts.retire_previous_secret(key.id)
+        until = now + timedelta(hours=overlap_hours) if overlap_hours else None
+        if actor:
+            before = {"secret_rotated_at": key.secret_rotated_at.isoformat() if key.secret_rotated_at else None}
+            after = {
+                "secret_rotated_at": now.isoformat(),
+                "previous_secret_valid_until": until.isoformat() if until else None,
+            }
+            uow.audit.record(
+                AuditEntry(
+                    at=now,
+                    actor=actor,
+                    action="api_key.secret_rotated",
+                    subject=f"api_key:{key.id}",
+                    details={"before": before, "after": after},
+                )
+            )
         uow.commit()
-    until = now + timedelta(hours=overlap_hours) if overlap_hours else None
     return RotatedSecret(webhook_secret=secret, previous_valid_until=until)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, Engine
 
 from postal_bridge.storage import repositories as r
+from postal_bridge.storage.admin import SqlAdminRepository
 from postal_bridge.storage.alerts import SqlAlertRepository
 from postal_bridge.storage.audit import SqlAuditRepository
 from postal_bridge.storage.citizen import SqlCitizenRepository
@@ -17,6 +18,7 @@ from postal_bridge.storage.clerks import (
 from postal_bridge.storage.dossier_events import SqlDossierEventRepository
 from postal_bridge.storage.engine import reading
 from postal_bridge.storage.incidents import SqlComplaintRepository, SqlIncidentRepository
+from postal_bridge.storage.post_offices import SqlPostOfficeRepository
 from postal_bridge.storage.reports import SqlReportQueries
 from postal_bridge.storage.sla import SqlBreachRepository
 from postal_bridge.storage.sms import SqlSmsRepository
@@ -60,6 +62,8 @@ class SqlUnitOfWork:
         self.handover_sessions = SqlHandoverSessionRepository(conn)
         self.delivery_proofs = SqlDeliveryProofRepository(conn)
         self.citizen = SqlCitizenRepository(conn)
+        self.admin = SqlAdminRepository(conn)
+        self.post_offices = SqlPostOfficeRepository(conn)  # inside this transaction (deps.post_offices: its own)
         return self
 
     def __exit__(self, *exc: object) -> None:

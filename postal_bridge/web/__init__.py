@@ -22,6 +22,7 @@ AREAS = (
     "postal_bridge.web.pages",
     "postal_bridge.web.citizen",
     "postal_bridge.web.dashboard",
+    "postal_bridge.web.admin",
 )
 
 

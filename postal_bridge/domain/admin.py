@@ -1,0 +1,121 @@
+"""What the administrator's pages read: the outbox as a work list, counts for the overview, keys with their last use.
+
+Pure stdlib. The storage fills these in (``uow.admin``); the services (``services.admin``) decide who may see them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from postal_bridge.domain.model import ApiKey, OutboxKind, OutboxState
+
+
+class OutboxView(StrEnum):
+    """How the outbox page filters: ``retrying`` is a pending item that failed at least once; ``open`` is every item
+    not done (pending, retrying, in flight and dead)."""
+
+    OPEN = "open"
+    PENDING = "pending"
+    RETRYING = "retrying"
+    IN_FLIGHT = "in_flight"
+    DEAD = "dead"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One outbox row as the administrator sees it: what, for which consignment and agency, how it went."""
+
+    id: int
+    kind: OutboxKind
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    completed_at: datetime | None
+    last_error: str | None  # already scrubbed of personal data (``scrub_error``)
+    consignment_id: str | None
+    tracking_code: str | None
+    agency_code: str | None
+
+    @property
+    def view(self) -> OutboxView:
+        if self.state == OutboxState.PENDING:
+            return OutboxView.RETRYING if self.attempts > 0 else OutboxView.PENDING
+        return OutboxView(self.state.value)
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    pending: int = 0  # waiting for its first attempt
+    retrying: int = 0  # failed at least once, waiting for the next attempt
+    in_flight: int = 0
+    dead: int = 0
+    done: int = 0
+
+    @property
+    def open(self) -> int:
+        return self.pending + self.retrying + self.in_flight + self.dead
+
+    def of(self, view: OutboxView) -> int:
+        return self.open if view == OutboxView.OPEN else int(getattr(self, view.value))
+
+
+@dataclass(frozen=True)
+class AdminCounts:
+    """The overview's figures."""
+
+    agencies: int
+    users: int
+    users_locked: int
+    users_disabled: int
+    keys_active: int
+    keys_revoked: int
+    outbox: OutboxCounts
+    webhooks_dead: int
+    alerts_open: int
+
+
+@dataclass(frozen=True)
+class KeyListing:
+    """An API key with its agency and when it was last seen creating something (None: never, as far as we know)."""
+
+    key: ApiKey
+    agency_code: str
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """What a replay from the outbox page did, per item chosen."""
+
+    requeued: tuple[int, ...]  # back to pending, due now, attempts reset
+    not_dead: tuple[int, ...]  # no longer dead (already replayed, or never was): left alone
+    endpoint_unusable: tuple[int, ...]  # dead callbacks whose key is revoked, has no URL or was disabled by 410 Gone
+    reenabled: int = 0  # callback endpoints re-enabled by this replay
+
+
+# Personal data must never reach the page through an error text: phone numbers (0…, 84…, +84…), e-mail addresses and
+# long digit runs (ID numbers) are masked before anything is shown.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w])(?:\+?84|0)(?:[\s.-]?\d){8,10}(?![\w])")
+_DIGITS = re.compile(r"(?<![\w])\d{9,}(?![\w])")  # not inside item codes such as EB123456785VN
+MAX_ERROR = 300
+
+
+def scrub_error(text: str | None) -> str | None:
+    """An error text safe to show an administrator: no phone numbers, e-mails or ID numbers, at most 300 characters."""
+    if not text:
+        return text
+    out = _EMAIL.sub("***@***", text)
+    out = _PHONE.sub(lambda m: _mask_digits(m.group(0)), out)
+    out = _DIGITS.sub(lambda m: _mask_digits(m.group(0)), out)
+    return out if len(out) <= MAX_ERROR else out[: MAX_ERROR - 1] + "…"
+
+
+def _mask_digits(raw: str) -> str:
+    digits = [c for c in raw if c.isdigit()]
+    return "*" * max(len(digits) - 2, 0) + "".join(digits[-2:])
