@@ -20,6 +20,7 @@ from postal_bridge.domain.carriers import EnabledCarrier
 from postal_bridge.domain.errors import Conflict, NotFound, ValidationFailed
 from postal_bridge.domain.model import Agency, ApiKey, CarrierConfig, OutboxKind, OutboxState, Role, User
 from postal_bridge.domain.phone import parse_phone
+from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.post_offices import CsvRowError, PostOffice, read_post_offices_csv
 from postal_bridge.domain.reports import AuditEntry
 from postal_bridge.domain.sms import SmsSettings
@@ -141,6 +142,17 @@ def _hotline(raw: str | None, errors: dict[str, list[str]]) -> str | None:
         return None
 
 
+def _validated_agency(uow: UnitOfWork, base: Agency, errors: dict[str, list[str]], **fields: str) -> Agency:
+    """``base`` with ``fields`` applied and checked; every field error (the caller's first) raised together."""
+    try:
+        agency = checked_agency(uow, base, **fields)
+    except ValidationFailed as exc:
+        errors = {**exc.errors, **errors}
+    if errors:
+        raise ValidationFailed(errors)
+    return agency
+
+
 def create_agency(
     deps: Deps,
     admin: Caller,
@@ -164,14 +176,9 @@ def create_agency(
         if not errors.get("code") and uow.agencies.by_code(code) is not None:
             errors["code"] = ["This code is taken."]
         draft = Agency(id=str(uuid.uuid4()), code=code, name="", phone="", address=Address("", "", ""))
-        try:
-            created = checked_agency(
-                uow, draft, name=name, phone=phone, line=line, ward_code=ward_code, province_code=province_code
-            )
-        except ValidationFailed as exc:
-            errors = {**exc.errors, **errors}
-        if errors:
-            raise ValidationFailed(errors)
+        created = _validated_agency(
+            uow, draft, errors, name=name, phone=phone, line=line, ward_code=ward_code, province_code=province_code
+        )
         uow.agencies.add(created)
         if hotline_e164:
             uow.sms.put_settings(SmsSettings(agency_id=created.id, hotline=hotline_e164, updated_at=deps.clock.now()))
@@ -200,14 +207,9 @@ def update_agency(
         current = uow.agencies.by_code((code or "").upper())
         if current is None:
             raise NotFound(f"No agency with code {code!r}.")
-        try:
-            changed = checked_agency(
-                uow, current, name=name, phone=phone, line=line, ward_code=ward_code, province_code=province_code
-            )
-        except ValidationFailed as exc:
-            errors = {**exc.errors, **errors}
-        if errors:
-            raise ValidationFailed(errors)
+        changed = _validated_agency(
+            uow, current, errors, name=name, phone=phone, line=line, ward_code=ward_code, province_code=province_code
+        )
         settings = uow.sms.settings(current.id) or SmsSettings(agency_id=current.id)
         before = _public_agency(current, settings.hotline)
         uow.admin.save_agency(changed)
