@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -29,7 +30,7 @@ from postal_bridge.services.agencies import Caller
 from postal_bridge.services.clerk_scope import ClerkCaller
 from postal_bridge.storage import tables as t
 from postal_bridge.storage.post_offices import load_csv
-from tests.conftest import drain, register_hanoi
+from tests.conftest import ManualClock, drain, register_hanoi
 from tests.pdf_tools import pdftotext
 
 DEMO = resources.files("postal_bridge.data").joinpath("post_offices_demo.csv")
@@ -101,6 +102,17 @@ class World:
 
 def event(code: str, at: datetime, mode: str, session_id: str | None = None, eid: str | None = None) -> tuple:
     return (eid or str(uuid.uuid4()), code, at, mode, session_id)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Start at 08:00 in Hà Nội on the latest morning: "the same day" and "the next day" in these tests must not
+    depend on the hour CI happens to run (a run at 23:00 local time once crossed midnight mid-test)."""
+    local = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))
+    morning = local.replace(hour=8, minute=0, second=0, microsecond=0)
+    if morning > local:
+        morning -= timedelta(days=1)
+    return ManualClock(morning.astimezone(UTC))
 
 
 @pytest.fixture
