@@ -83,11 +83,13 @@ def seed_demo() -> None:
 
     settings = _settings()
     c = _container(settings)
+    keys = {}
     for code, name, phone, line, ward, province in DEMO_AGENCIES:
         agencies.register_agency(
             c.deps, code=code, name=name, phone=phone, line=line, ward_code=ward, province_code=province
         )
         issued = agencies.create_api_key(c.deps, agency_code=code, name="demo", raw_key=demo_key(settings, code))
+        keys[code] = issued.key
         click.echo(f"{code}\tapi_key={issued.api_key}\twebhook_secret={issued.webhook_secret}")
     from importlib import resources
 
@@ -100,6 +102,108 @@ def seed_demo() -> None:
         password = demo_password(settings, username)
         _ensure_demo_user(c.deps, username=username, role=role, where=where, full_name=full_name, password=password)
         click.echo(f"user\t{username}\t{password}\t{role}")
+    for code, preference in _seed_demo_dossiers(c.deps, keys["HCC-HN"]):
+        click.echo(f"dossier\t{code}\t{preference}")
+
+
+# What the dossier system of HCC-HN "sent" for the demo: the counter types one of these codes and sees it filled.
+# code, procedure code and name, appointment (days from today), citizen name, phone, ID, street, ward, preference
+DEMO_DOSSIERS = [
+    (
+        "000.00.12.H56-261201-0001",
+        "1.001229",
+        "Cấp Phiếu lý lịch tư pháp",
+        5,
+        "Nguyễn Thị Hằng",
+        "0912345678",
+        "001190012345",
+        "Số 12 ngõ 34 phố Láng Hạ",
+        "00199",
+        "return",
+    ),
+    (
+        "000.00.12.H56-261201-0002",
+        "1.004227",
+        "Đăng ký khai sinh",
+        3,
+        "Trần Văn Minh",
+        "0987654321",
+        "001088004321",
+        "Số 7 phố Hàng Bài",
+        "00070",
+        "both",
+    ),
+    (
+        "000.00.12.H56-261201-0003",
+        "1.000894",
+        "Chứng thực bản sao từ bản chính",
+        1,
+        "Lê Thị Mai",
+        "0903123456",
+        None,
+        "Số 25 phố Kim Mã",
+        "00025",
+        "return",
+    ),
+    (
+        "000.00.12.H56-261201-0004",
+        "2.000305",
+        "Cấp giấy phép lái xe (đổi)",
+        7,
+        "Phạm Quốc Huy",
+        "0356789012",
+        "036095007788",
+        "Số 3 ngõ 41 phố Thái Hà",
+        "00235",
+        "pickup",
+    ),
+    (
+        "000.00.12.H56-261201-0005",
+        "1.003003",
+        "Đăng ký thường trú",
+        10,
+        "Hoàng Minh Anh",
+        "0779001122",
+        "001201009911",
+        "Số 18 phố Đội Cấn",
+        "00004",
+        "counter",
+    ),
+]
+
+
+def _seed_demo_dossiers(deps, key) -> list[tuple[str, str]]:
+    """The 5 demo snapshots of HCC-HN, stored through the same service as PUT /api/v1/dossiers (idempotent)."""
+    from datetime import timedelta
+
+    from postal_bridge.domain.dossier_snapshots import SnapshotCommand
+    from postal_bridge.services import dossier_snapshots
+    from postal_bridge.services.agencies import Caller
+
+    with deps.uow() as uow:
+        agency = uow.agencies.by_code("HCC-HN")
+    caller = Caller(agency=agency, key=key)
+    today = deps.clock.now().date()
+    out = []
+    for code, proc_code, proc_name, days, name, phone, id_number, line, ward, preference in DEMO_DOSSIERS:
+        cmd = SnapshotCommand(
+            code=code,
+            procedure_code=proc_code,
+            procedure_name=proc_name,
+            appointment_date=today + timedelta(days=days),
+            citizen_name=name,
+            citizen_phone=phone,
+            id_number=id_number,
+            address_line=line,
+            ward_code=ward,
+            province_code="01",
+            preference=preference,
+        )
+        existing = dossier_snapshots.find_snapshot(deps, caller, code)
+        if existing is None:  # a re-run keeps what is there (appointment dates included)
+            dossier_snapshots.put_snapshot(deps, caller, code, cmd)
+        out.append((code, preference))
+    return out
 
 
 # username, role, agency or post-office code, full name: one of each kind of person for `make run`.
@@ -521,12 +625,16 @@ def _print_banner(settings: Settings, seeded: str) -> None:
     ]
     rows = [row.split("\t") for row in seeded.strip().splitlines()]
     for row in rows:
-        if row[0] != "user":
+        if row[0] not in ("user", "dossier"):
             lines.append(f"  {row[0]:8s} {row[1]}")
     lines += ["", f"Sign in at {settings.public_base_url}/login (username / password / role):"]
     for row in rows:
         if row[0] == "user":
             lines.append(f"  {row[1]:10s} {row[2]}  ({row[3]})")
+    dossiers = [row for row in rows if row[0] == "dossier"]
+    if dossiers:
+        lines += ["", f"Demo dossiers of HCC-HN (type a code at {settings.public_base_url}/counter as motcua.hn):"]
+        lines += [f"  {row[1]}  ({row[2]})" for row in dossiers]
     lines += [
         "",
         "Create another API key (with a callback URL for the dossier system):",

@@ -86,6 +86,7 @@ TABLES_TO_CLEAN = (
     "otp_challenges",
     "citizen_requests",
     "postman_contacts",
+    "dossier_snapshots",
     "delivery_proofs",
     "scans",
     "handover_session_items",

@@ -1,4 +1,5 @@
-"""``/api/v1/dossiers/<code>/events``: what the one-stop dossier system tells us about one of its dossiers."""
+"""``/api/v1/dossiers/<code>`` (the dossier's snapshot: procedure, appointment, citizen) and
+``/api/v1/dossiers/<code>/events``: what the one-stop dossier system tells us about one of its dossiers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from postal_bridge.api.auth import caller, deps
 from postal_bridge.domain.dossier_events import DossierEvent, DossierEventCommand, DossierEventType
+from postal_bridge.domain.dossier_snapshots import DossierSnapshot, Preference, SnapshotCommand
 from postal_bridge.domain.text import nfc_deep
+from postal_bridge.services import dossier_snapshots as snapshots
 from postal_bridge.services import dossiers as svc
 
 VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving
@@ -21,8 +24,137 @@ blp = Blueprint(
     "dossiers",
     __name__,
     url_prefix="/api/v1/dossiers",
-    description="Events from the one-stop dossier system about one dossier (matched by its code).",
+    description="The one-stop dossier system's data about one dossier (its snapshot) and the events it sends about "
+    "it (matched by its code).",
 )
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class SnapshotAddressSchema(_Strict):
+    line = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    ward_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$", error="Five digits."))
+    province_code = fields.String(required=True, validate=validate.Regexp(r"^\d{2}$", error="Two digits."))
+
+
+class SnapshotCitizenInSchema(_Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    phone = fields.String(required=True, validate=validate.Length(min=8, max=24))
+    id_type = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(["cccd", "cmnd", "passport"]),
+        metadata={"description": "cccd (default when id_number is given) | cmnd | passport"},
+    )
+    id_number = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=4, max=20),
+        metadata={
+            "description": "The citizen's identity number. Only its type and last 4 characters are stored (a clerk "
+            "checks them when handing the result over); the whole number is never kept."
+        },
+    )
+    address = fields.Nested(SnapshotAddressSchema, required=True)
+
+
+class SnapshotInSchema(_Strict):
+    code = fields.String(
+        required=True, validate=validate.Length(min=3, max=64), metadata={"description": "equal to the URL's code"}
+    )
+    procedure_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    procedure_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    appointment_date = fields.Date(load_default=None, allow_none=True, metadata={"description": "ngày hẹn trả"})
+    citizen = fields.Nested(SnapshotCitizenInSchema, required=True)
+    preference = fields.String(
+        load_default=Preference.COUNTER.value,
+        validate=validate.OneOf([p.value for p in Preference]),
+        metadata={
+            "description": "How the citizen asked to file and receive (Decision 45/2016 Art 5): return (result "
+            "delivered home), pickup (dossier picked up at home), both, or counter (neither; the default)."
+        },
+    )
+
+
+class SnapshotCitizenOutSchema(Schema):
+    name = fields.String()
+    phone = fields.String(metadata={"description": "E.164"})
+    id_type = fields.String(allow_none=True)
+    id_last4 = fields.String(allow_none=True, metadata={"description": "the last 4 characters of the ID only"})
+    address = fields.Nested(SnapshotAddressSchema)
+
+
+class SnapshotOutSchema(Schema):
+    code = fields.String()
+    procedure_code = fields.String(allow_none=True)
+    procedure_name = fields.String(allow_none=True)
+    appointment_date = fields.Date(allow_none=True)
+    citizen = fields.Nested(SnapshotCitizenOutSchema)
+    preference = fields.String()
+    revision = fields.Integer(metadata={"description": "1 when created, +1 for each PUT that changed something"})
+    received_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    personal_data_purged = fields.Boolean(metadata={"description": "true once retention ended and it was erased"})
+
+
+def snapshot_view(s: DossierSnapshot) -> dict:
+    return {
+        "code": s.code,
+        "procedure_code": s.procedure_code,
+        "procedure_name": s.procedure_name,
+        "appointment_date": s.appointment_date,
+        "citizen": {
+            "name": s.citizen_name,
+            "phone": s.citizen_phone,
+            "id_type": s.citizen_id_type,
+            "id_last4": s.citizen_id_last4,
+            "address": {"line": s.address_line, "ward_code": s.ward_code, "province_code": s.province_code},
+        },
+        "preference": s.preference.value,
+        "revision": s.revision,
+        "received_at": s.received_at,
+        "updated_at": s.updated_at,
+        "personal_data_purged": s.purged,
+    }
+
+
+@blp.route("/<dossier_code>")
+class DossierSnapshotById(MethodView):
+    @blp.arguments(SnapshotInSchema)
+    @blp.response(200, SnapshotOutSchema, description="Updated, or unchanged (the same body again).")
+    @blp.alt_response(201, schema=SnapshotOutSchema, description="Stored for the first time.")
+    @blp.alt_response(422, description="Invalid fields, each named (nothing stored).")
+    def put(self, data: dict, dossier_code: str):
+        """Store or replace what the dossier system knows about this dossier, so the counter never retypes it.
+
+        Idempotent: the same body again answers 200 with the same revision and changes nothing."""
+        data = nfc_deep(data)
+        citizen = data["citizen"]
+        cmd = SnapshotCommand(
+            code=data["code"],
+            procedure_code=data["procedure_code"],
+            procedure_name=data["procedure_name"],
+            appointment_date=data["appointment_date"],
+            citizen_name=citizen["name"],
+            citizen_phone=citizen["phone"],
+            id_type=citizen["id_type"],
+            id_number=citizen["id_number"],
+            address_line=citizen["address"]["line"],
+            ward_code=citizen["address"]["ward_code"],
+            province_code=citizen["address"]["province_code"],
+            preference=data["preference"],
+        )
+        put = snapshots.put_snapshot(deps(), caller(), dossier_code, cmd)
+        return snapshot_view(put.snapshot), 201 if put.outcome == snapshots.CREATED else 200
+
+    @blp.response(200, SnapshotOutSchema)
+    @blp.alt_response(404, description="This agency's dossier system sent no dossier with this code.")
+    def get(self, dossier_code: str) -> dict:
+        """What the dossier system sent about this dossier (another agency's dossier answers 404, like unknown)."""
+        return snapshot_view(snapshots.get_snapshot(deps(), caller(), dossier_code))
 
 
 class DossierEventInSchema(Schema):

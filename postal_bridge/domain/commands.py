@@ -28,6 +28,10 @@ class CreateConsignment:
     documents: tuple[dict[str, Any], ...] = ()  # {"name", "kind": original|certified_copy|copy, "quantity"}
     address_text: str | None = None  # free text, old three-level or new two-level form, instead of codes
     address_scheme: str = "2025"  # "legacy": ward_code/province_code are pre-2025 codes to convert
+    # The citizen's ID as the dossier system knows it (the counter fills it from the dossier's snapshot): the type
+    # and the last 4 characters only, checked by the clerk who hands the result over.
+    citizen_id_type: str | None = None
+    citizen_id_last4: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from postal_bridge.domain.address import Ward
 from postal_bridge.domain.addressing import LegacyRecord, UnitRecord
 from postal_bridge.domain.carriers import TrackingEvent
 from postal_bridge.domain.consignment import Consignment
+from postal_bridge.domain.counter import CounterRow, ListFilter
+from postal_bridge.domain.dossier_snapshots import DossierSnapshot
 from postal_bridge.domain.labels import HandoverContent, LabelContent, SlipContent
 from postal_bridge.domain.model import (
     Agency,
@@ -317,6 +319,38 @@ class SmsRepository(Protocol):
     def put_settings(self, settings: SmsSettings) -> None: ...
 
 
+class DossierSnapshotRepository(Protocol):
+    """What the dossier system sent about each dossier, one row per agency and code (``PUT /api/v1/dossiers``)."""
+
+    def get(self, agency_id: str, code: str) -> DossierSnapshot | None: ...
+
+    def put(self, snapshot: DossierSnapshot) -> bool:
+        """Insert, or replace the row of this agency and code; False when a concurrent first insert won the race
+        (read it again and retry as an update)."""
+        ...
+
+    def by_phone(self, e164: str) -> list[DossierSnapshot]:
+        """Every agency's snapshots of one citizen (a data-subject request)."""
+        ...
+
+    def purge_candidates(self, *, updated_before: datetime, ignoring: Sequence[str] = ()) -> list[tuple[str, str]]:
+        """(agency_id, code) of snapshots not purged yet, last changed before ``updated_before``, whose dossier has
+        no consignment still holding personal data (``ignoring`` those the same purge erases)."""
+        ...
+
+    def erase_personal_data(self, keys: Sequence[tuple[str, str]], *, at: datetime) -> int: ...
+
+
+class CounterQueries(Protocol):
+    """The counter's lists, read straight from the consignments of one agency."""
+
+    def day_list(self, agency_id: str, flt: ListFilter, *, offset: int, limit: int) -> tuple[list[CounterRow], int]: ...
+
+    def day_counts(self, agency_id: str, flt: ListFilter) -> dict[str, int]:
+        """How many of the day's consignments (before the status filter) are in each status."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction per command. Leaving the ``with`` block without ``commit()`` rolls back."""
 
@@ -334,6 +368,8 @@ class UnitOfWork(Protocol):
     prints: PrintLogRepository
     users: UserRepository
     sms: SmsRepository
+    dossier_snapshots: DossierSnapshotRepository
+    counter: CounterQueries
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -20,6 +20,7 @@ from postal_bridge.domain.errors import (
     ValidationFailed,
 )
 from postal_bridge.domain.model import IdempotencyRecord, OutboxKind
+from postal_bridge.domain.outcomes import IdType, id_last_digits
 from postal_bridge.domain.phone import Phone, parse_phone
 from postal_bridge.domain.phones import LegacyNumber
 from postal_bridge.domain.status import Kind, Status
@@ -178,6 +179,14 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
         for m in messages:
             err(f"citizen.address.{field}", m)
 
+    id_type, id_last4 = None, None
+    if cmd.citizen_id_type or cmd.citizen_id_last4:
+        try:
+            id_type = IdType(cmd.citizen_id_type or "").value
+            id_last4 = id_last_digits(IdType(id_type), cmd.citizen_id_last4 or "")
+        except ValueError:
+            err("citizen.id_last4", "The ID's type (cccd, cmnd, passport) and its last 4 characters, or neither.")
+
     if not 1 <= cmd.weight_g <= MAX_WEIGHT_G:
         err("parcel.weight_g", f"Must be between 1 and {MAX_WEIGHT_G} grams.")
     documents = []
@@ -217,7 +226,20 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
         tracking_token=new_tracking_token(),
         address_status=address_status,
         address_legacy_text=legacy_text,
+        citizen_id_type=id_type,
+        citizen_id_last4=id_last4,
     )
+
+
+def prepare(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
+    """The consignment ``cmd`` would create, validated but not stored (``ValidationFailed`` as for a create): what
+    the counter's screen previews — fee, route, the texts the citizen will get — before anything is booked."""
+    c = _build(deps, caller, cmd)
+    with deps.uow() as uow:
+        ward = uow.units.ward(c.citizen.address.ward_code)
+    assert ward is not None  # validated in _build
+    enrich(deps, c, caller.agency, ward, now=deps.clock.now())
+    return c
 
 
 def _convert_address(deps: Deps, cmd: CreateConsignment, err) -> tuple[str, str, str, str, str] | None:

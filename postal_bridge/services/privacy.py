@@ -2,7 +2,9 @@
 
 * ``purge``: when retention ends (never before 5 years from acceptance), the name, phone and street line of terminal
   consignments are erased; the records stay (codes, ward and province, statuses, dates, money). A dry run counts and
-  lists without changing anything. Consignments with an open incident or complaint wait.
+  lists without changing anything. Consignments with an open incident or complaint wait. The dossier system's
+  snapshots of dossiers (``PUT /api/v1/dossiers/<code>``) lose the same data once they were last changed that long
+  ago and no consignment of their dossier still holds it.
 * ``export_citizen``: everything held about one citizen (by phone), for a data-subject request. Admin keys only, and
   each export is written to the audit log — reading personal data in full outside the owning agency's normal API is
   always audited.
@@ -17,6 +19,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, TextIO
 
 from postal_bridge.domain.citizen import CitizenRequest
+from postal_bridge.domain.dossier_snapshots import DossierSnapshot
 from postal_bridge.domain.errors import Forbidden, ValidationFailed
 from postal_bridge.domain.outcomes import DeliveryProof
 from postal_bridge.domain.phone import Phone, parse_phone
@@ -43,6 +46,8 @@ class PurgeReport:
     accepted_before: date  # consignments accepted (J) before this day are due
     candidates: list[PurgeCandidate] = field(default_factory=list)
     erased: int = 0  # 0 on a dry run
+    snapshots: list[tuple[str, str]] = field(default_factory=list)  # (agency id, dossier code) of dossier snapshots
+    snapshots_erased: int = 0
 
     @property
     def count(self) -> int:
@@ -59,9 +64,12 @@ def purge(deps: Deps, *, older_than_years: int = MIN_RETENTION_YEARS, dry_run: b
     created_before = datetime.combine(cutoff, time(0), LOCAL_TZ).astimezone(UTC)
     with deps.uow() as uow:
         candidates = uow.audit.purge_candidates(accepted_before=cutoff, created_before=created_before)
-        if dry_run or not candidates:
-            return PurgeReport(dry_run, older_than_years, cutoff, candidates, 0)
-        erased = uow.audit.erase_personal_data([c.id for c in candidates], at=now)
+        ids = [c.id for c in candidates]
+        snapshots = uow.dossier_snapshots.purge_candidates(updated_before=created_before, ignoring=ids)
+        if dry_run or not (candidates or snapshots):
+            return PurgeReport(dry_run, older_than_years, cutoff, candidates, 0, snapshots, 0)
+        erased = uow.audit.erase_personal_data(ids, at=now) if ids else 0
+        snapshots_erased = uow.dossier_snapshots.erase_personal_data(snapshots, at=now)
         uow.audit.record(
             AuditEntry(
                 at=now,
@@ -72,12 +80,14 @@ def purge(deps: Deps, *, older_than_years: int = MIN_RETENTION_YEARS, dry_run: b
                     "older_than_years": older_than_years,
                     "accepted_before": cutoff.isoformat(),
                     "erased": erased,
-                    "consignment_ids": [c.id for c in candidates],
+                    "consignment_ids": ids,
+                    "dossier_snapshots_erased": snapshots_erased,
+                    "dossier_snapshots": [f"{agency_id}:{code}" for agency_id, code in snapshots],
                 },
             )
         )
         uow.commit()
-    return PurgeReport(False, older_than_years, cutoff, candidates, erased)
+    return PurgeReport(False, older_than_years, cutoff, candidates, erased, snapshots, snapshots_erased)
 
 
 def purge_cli(deps: Deps, years: int | None, apply: bool, *, out: TextIO | None = None) -> int:
@@ -96,7 +106,10 @@ def purge_cli(deps: Deps, years: int | None, apply: bool, *, out: TextIO | None 
     )
     for c in report.candidates:
         print(f"  {c.id}  {c.agency_code}  {c.dossier_code or '-'}  {c.status}  accepted {c.accepted_on}", file=out)
-    if report.dry_run and report.count:
+    if report.snapshots:
+        done = "dry run" if report.dry_run else f"erased {report.snapshots_erased}"
+        print(f"{len(report.snapshots)} dossier snapshot(s) from the dossier system: {done}", file=out)
+    if report.dry_run and (report.count or report.snapshots):
         print("Run again with --apply to erase name, phone and street line of these consignments.", file=out)
     return 0
 
@@ -171,6 +184,7 @@ def export_citizen(deps: Deps, caller: Caller, phone: str) -> dict[str, Any]:
                     "tracking_page_requests": [_request(r) for r in uow.citizen.requests_for(c.id)],
                 }
             )
+        snapshots = [_snapshot(s, agencies, uow) for s in uow.dossier_snapshots.by_phone(e164)]
         uow.audit.record(
             AuditEntry(
                 at=now,
@@ -186,10 +200,35 @@ def export_citizen(deps: Deps, caller: Caller, phone: str) -> dict[str, Any]:
         "exported_at": now.isoformat(),
         "count": len(items),
         "consignments": items,
+        "dossier_snapshots": snapshots,
         "note": (
             "Personal data held by postal-bridge for this phone number (Law 91/2025/QH15). Records are kept at "
             "least 5 years from acceptance (Circular 17/2017 Art 14.3); name, phone and street line are erased after."
         ),
+    }
+
+
+def _snapshot(s: DossierSnapshot, agencies: dict[str, Any], uow) -> dict[str, Any]:
+    """What the dossier system sent about one of the citizen's dossiers (only the last 4 of the ID exist)."""
+    if s.agency_id not in agencies:
+        agencies[s.agency_id] = uow.agencies.get(s.agency_id)
+    agency = agencies[s.agency_id]
+    return {
+        "agency": {"code": agency.code, "name": agency.name} if agency else None,
+        "code": s.code,
+        "procedure_code": s.procedure_code,
+        "procedure_name": s.procedure_name,
+        "appointment_date": _iso(s.appointment_date),
+        "citizen": {
+            "name": s.citizen_name,
+            "phone": s.citizen_phone,
+            "id_type": s.citizen_id_type,
+            "id_last4": s.citizen_id_last4,
+            "address": {"line": s.address_line, "ward_code": s.ward_code, "province_code": s.province_code},
+        },
+        "preference": s.preference.value,
+        "received_at": _iso(s.received_at),
+        "updated_at": _iso(s.updated_at),
     }
 
 

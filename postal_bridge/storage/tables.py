@@ -628,3 +628,31 @@ postman_contacts = Table(
     Column("at", UTCDateTime(), nullable=False),  # the out-for-delivery event's time
     Column("source", String(32), nullable=False),  # scan | the courier's code
 )
+
+# ------------------------------------------------------------------------------------------ counter staff
+
+# What the one-stop dossier system sent about a dossier (PUT /api/v1/dossiers/<code>), so the counter never retypes
+# the citizen. Personal data: the ID number is never stored whole (type and last 4 only); the purge erases the rest.
+dossier_snapshots = Table(
+    "dossier_snapshots",
+    metadata,
+    Column("agency_id", String(36), ForeignKey("agencies.id"), primary_key=True),
+    Column("code", String(64), primary_key=True),
+    Column("procedure_code", String(64)),
+    Column("procedure_name", String(500)),
+    Column("appointment_date", Date),
+    Column("citizen_name", String(200), nullable=False),
+    Column("citizen_phone", String(16), nullable=False),  # E.164; "" once purged
+    Column("citizen_id_type", String(16)),  # cccd | cmnd | passport
+    Column("citizen_id_last4", String(4)),
+    Column("address_line", String(200), nullable=False),
+    Column("ward_code", String(5), nullable=False),
+    Column("province_code", String(2), nullable=False),
+    Column("preference", String(16), nullable=False),  # return | pickup | both | counter
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("personal_data_purged_at", UTCDateTime()),
+    Index("ix_dossier_snapshots_updated_at", "updated_at"),
+    Index("ix_dossier_snapshots_citizen_phone", "citizen_phone"),
+)

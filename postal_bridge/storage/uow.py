@@ -15,6 +15,7 @@ from postal_bridge.storage.clerks import (
     SqlHandoverSessionRepository,
     SqlScanRepository,
 )
+from postal_bridge.storage.counter import SqlCounterQueries, SqlDossierSnapshotRepository
 from postal_bridge.storage.dossier_events import SqlDossierEventRepository
 from postal_bridge.storage.engine import reading
 from postal_bridge.storage.incidents import SqlComplaintRepository, SqlIncidentRepository
@@ -64,6 +65,8 @@ class SqlUnitOfWork:
         self.citizen = SqlCitizenRepository(conn)
         self.admin = SqlAdminRepository(conn)
         self.post_offices = SqlPostOfficeRepository(conn)  # inside this transaction (deps.post_offices: its own)
+        self.dossier_snapshots = SqlDossierSnapshotRepository(conn)
+        self.counter = SqlCounterQueries(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -23,6 +23,7 @@ AREAS = (
     "postal_bridge.web.citizen",
     "postal_bridge.web.dashboard",
     "postal_bridge.web.admin",
+    "postal_bridge.web.counter",
 )
 
 

@@ -143,3 +143,29 @@ def test_create_user_prints_the_password_once_or_reads_it_from_stdin(db_env, tmp
     assert refused.stderr.startswith("error: post_office:")
     again = _cli(["create-user", "--username", "hoa.nt", "--role", "admin", "--agency", "HCC-HN"], db_env, tmp_path)
     assert again.returncode == 1 and "username" in again.stderr
+
+
+def test_seed_demo_stores_five_dossier_snapshots_for_the_counter(db_env, tmp_path, capsys) -> None:
+    from postal_bridge.cli import _print_banner
+    from postal_bridge.config import Settings
+
+    assert _cli(["migrate"], db_env, tmp_path).returncode == 0
+    seeded = _cli(["seed-demo"], db_env, tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    dossiers = [line.split("\t") for line in seeded.stdout.splitlines() if line.startswith("dossier\t")]
+    assert len(dossiers) == 5 and {d[2] for d in dossiers} == {"return", "pickup", "both", "counter"}
+    again = _cli(["seed-demo"], db_env, tmp_path)  # idempotent
+    assert [line for line in again.stdout.splitlines() if line.startswith("dossier\t")] == [
+        "\t".join(d) for d in dossiers
+    ]
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_env["POSTAL_BRIDGE_DATABASE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, revision, citizen_id_last4 FROM dossier_snapshots")).all()
+    engine.dispose()
+    assert sorted(r[0] for r in rows) == sorted(d[1] for d in dossiers) and all(r[1] == 1 for r in rows)
+    _print_banner(Settings.from_env({}, instance_dir=tmp_path / "banner"), seeded.stdout)
+    banner = capsys.readouterr().out
+    assert "Demo dossiers of HCC-HN" in banner and dossiers[0][1] in banner
+    assert "dossier " not in banner.split("Demo API users")[1].split("Sign in")[0]  # not listed as API users

@@ -33,6 +33,7 @@ TABLES = {
     "handover_sessions",
     "handover_session_items",
     "delivery_proofs",
+    "dossier_snapshots",
     "alembic_version",
 }
 

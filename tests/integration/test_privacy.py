@@ -226,3 +226,57 @@ def test_no_personal_data_in_webhook_bodies_or_on_the_tracking_page(container, c
         for value in forbidden:
             assert value not in surface, value
     assert "Trần T. B. N." in page.get_data(as_text=True)  # the masked form is what the page shows
+
+
+def test_dossier_snapshots_lose_their_personal_data_with_their_dossier(world: World) -> None:
+    """The dossier system's snapshot is erased once it was last changed 5 years ago and no consignment of its
+    dossier still holds personal data; a snapshot of a dossier with an open consignment, or a recent one, stays."""
+    from postal_bridge.services import privacy
+    from tests.integration.test_dossier_snapshots import snapshot_body
+
+    def put(code: str, phone: str = "0912 345 678"):
+        resp = world.call("HCC-HN", "PUT", f"/api/v1/dossiers/{code}", json=snapshot_body(code, citizen__phone=phone))
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+
+    done_code = world.get(world.groups["old_done"][0])["dossier"]["code"]
+    open_code = world.get(world.groups["old_open"][0])["dossier"]["code"]
+    lonely_code = "000.00.12.H56-260302-9001"  # no consignment was ever asked for
+    recent_code = "000.00.12.H56-310310-9002"
+    now = world.clock._now
+    world.clock._now = at(2026, 3, 2)
+    for code in (done_code, open_code, lonely_code):
+        put(code)
+    world.clock._now = now
+    put(recent_code)
+    hn = world.container.deps.uow
+    with hn() as uow:
+        agency_id = uow.agencies.by_code("HCC-HN").id
+
+    def rows() -> dict[str, dict]:
+        with world.container.engine.connect() as conn:
+            found = conn.execute(text("SELECT * FROM dossier_snapshots")).mappings().all()
+        return {r["code"]: dict(r) for r in found}
+
+    before = rows()
+    dry = privacy.purge(world.container.deps, dry_run=True)
+    assert set(dry.snapshots) == {(agency_id, done_code), (agency_id, lonely_code)}
+    assert dry.snapshots_erased == 0 and rows() == before
+
+    out = io.StringIO()
+    assert privacy.purge_cli(world.container.deps, 5, True, out=out) == 0
+    assert "2 dossier snapshot(s) from the dossier system: erased 2" in out.getvalue()
+    after = rows()
+    for code in (done_code, lonely_code):
+        row = after[code]
+        assert (row["citizen_name"], row["citizen_phone"], row["address_line"]) == ("", "", "")
+        assert row["citizen_id_last4"] is None and row["personal_data_purged_at"] is not None
+        for kept in ("ward_code", "province_code", "procedure_name", "appointment_date", "revision"):
+            assert row[kept] == before[code][kept], kept
+    for code in (open_code, recent_code):
+        assert after[code] == before[code], code
+    read = world.call("HCC-HN", "GET", f"/api/v1/dossiers/{lonely_code}").get_json()
+    assert read["personal_data_purged"] is True and read["citizen"]["name"] == ""
+
+    exported = world.call("admin", "POST", "/api/v1/privacy/export", json={"phone": "0912 345 678"}).get_json()
+    assert {s["code"] for s in exported["dossier_snapshots"]} == {open_code, recent_code}
+    assert privacy.purge(world.container.deps, dry_run=False).snapshots == []  # nothing more the second time
