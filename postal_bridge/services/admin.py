@@ -716,7 +716,7 @@ def replay(deps: Deps, admin: Caller, ids: Sequence[int], *, reenable: bool = Fa
         dead = {i: item for i, item in items.items() if item is not None and item.state == OutboxState.DEAD}
         hooks = [i for i, item in dead.items() if item.kind == OutboxKind.NOTIFY_DOSSIER]
         records = uow.alerts.webhooks(ids=hooks, state=OutboxState.DEAD.value, limit=None) if hooks else []
-        hook_ids, reenabled = webhooks_admin.requeue_in(uow, records, now=now, reenable=reenable)
+        hook_ids, unusable, reenabled = webhooks_admin.requeue_in(uow, records, now=now, reenable=reenable)
         others = uow.admin.requeue_dead(
             [i for i in dead if i not in hooks], now=now, exclude_kind=OutboxKind.NOTIFY_DOSSIER
         )
@@ -738,7 +738,8 @@ def replay(deps: Deps, admin: Caller, ids: Sequence[int], *, reenable: bool = Fa
     deps.wake(requeued)
     return ReplayOutcome(
         requeued=tuple(requeued),
-        not_dead=tuple(i for i in chosen if i not in dead),
-        endpoint_unusable=tuple(i for i in hooks if i not in hook_ids),
+        # not dead when read, or re-queued by a replay that committed between our read and our update
+        not_dead=tuple(i for i in chosen if i not in requeued and i not in unusable),
+        endpoint_unusable=tuple(unusable),
         reenabled=reenabled,
     )

@@ -85,15 +85,18 @@ def replay_result(
             agency_id=agency_id,
             limit=None,
         )
-        chosen, reenabled = requeue_in(uow, rows, now=now, reenable=reenable)
+        chosen, unusable, reenabled = requeue_in(uow, rows, now=now, reenable=reenable)
         uow.commit()
     deps.wake(chosen)
-    return ReplayResult(requeued=len(chosen), skipped_disabled=len(rows) - len(chosen), reenabled=reenabled)
+    return ReplayResult(requeued=len(chosen), skipped_disabled=len(unusable), reenabled=reenabled)
 
 
-def requeue_in(uow, rows: Sequence[WebhookRecord], *, now: datetime, reenable: bool) -> tuple[list[int], int]:
+def requeue_in(
+    uow, rows: Sequence[WebhookRecord], *, now: datetime, reenable: bool
+) -> tuple[list[int], list[int], int]:
     """Inside the caller's transaction: put the dead callbacks among ``rows`` whose endpoint can take them back to
-    pending (re-enabling endpoints disabled by 410 Gone when asked). Returns (ids re-queued, endpoints re-enabled)."""
+    pending (re-enabling endpoints disabled by 410 Gone when asked). Returns (ids re-queued, ids left dead because
+    their endpoint is unusable, endpoints re-enabled); a row another replay re-queued first is in neither list."""
     usable: dict[str, bool] = {}
     reenabled = 0
     for key_id in sorted({r.api_key_id for r in rows if r.api_key_id}):
@@ -107,9 +110,10 @@ def requeue_in(uow, rows: Sequence[WebhookRecord], *, now: datetime, reenable: b
         else:
             usable[key_id] = True
     chosen = [r.id for r in rows if r.api_key_id and usable.get(r.api_key_id)]
-    # Only rows still dead change: a replay racing this one re-queues each row once, whichever commits first.
-    uow.alerts.requeue_webhooks(chosen, now=now)
-    return chosen, reenabled
+    unusable = sorted(r.id for r in rows if r.id not in chosen)
+    # Only rows still dead change: a replay racing this one re-queues each row once, whichever commits first, and
+    # only the rows this call changed are reported (and audited) as re-queued by it.
+    return uow.alerts.requeue_webhooks(chosen, now=now), unusable, reenabled
 
 
 def _check_selection(ids: Sequence[int] | None, since: datetime | None, until: datetime | None) -> None:

@@ -117,9 +117,11 @@ class SqlAlertRepository:
             q = q.where(_O.c.consignment_id.in_(select(_C.c.id).where(_C.c.agency_id == agency_id)))
         return [_webhook(r) for r in self.conn.execute(q).mappings()]
 
-    def requeue_webhooks(self, ids: Sequence[int], *, now: datetime) -> int:
+    def requeue_webhooks(self, ids: Sequence[int], *, now: datetime) -> list[int]:
+        """Dead callbacks among ``ids`` back to pending; the ids that changed (a row already re-queued by a replay
+        that committed first is not among them)."""
         if not ids:
-            return 0
+            return []
         res = self.conn.execute(
             update(_O)
             .where(
@@ -135,8 +137,9 @@ class SqlAlertRepository:
                 last_error=None,
                 completed_at=None,
             )
+            .returning(_O.c.id)
         )
-        return res.rowcount
+        return sorted(res.scalars())
 
 
 def _alert(r: Any) -> Alert:

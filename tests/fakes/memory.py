@@ -774,8 +774,8 @@ class MemoryAlertRepository(_Repo):
             )
         return out[:limit] if limit is not None else out
 
-    def requeue_webhooks(self, ids, *, now: datetime) -> int:
-        n = 0
+    def requeue_webhooks(self, ids, *, now: datetime) -> list[int]:
+        changed = []
         for item_id in ids:
             item = self.tx.get("outbox", item_id)
             if item is None or item.kind != OutboxKind.NOTIFY_DOSSIER or item.state != OutboxState.DEAD:
@@ -783,8 +783,8 @@ class MemoryAlertRepository(_Repo):
             item.state, item.attempts, item.next_attempt_at = OutboxState.PENDING, 0, now
             item.lease_until = item.last_error = item.completed_at = None
             self.tx.put("outbox", item_id, item)
-            n += 1
-        return n
+            changed.append(item_id)
+        return sorted(changed)
 
 
 class MemorySmsRepository(_Repo):

@@ -610,6 +610,34 @@ def test_dead_callbacks_are_replayed_through_the_webhook_rules(admin, container)
         assert uow.outbox.get(usable).payload["message_id"] == "msg_1"  # the same webhook-id goes again
 
 
+def test_a_callback_replayed_by_someone_else_first_is_not_claimed_again(admin, container) -> None:
+    """Two administrators replay the same dead callback: each read it dead; the one whose update comes second changes
+    nothing and must not report (or audit) it as re-queued, nor as left dead for an unusable endpoint."""
+    from postal_bridge.services import webhooks_admin
+
+    issued = agencies.create_api_key(
+        container.deps, agency_code="HCC-HN", name="one-stop", callback_url="https://93.184.216.34/cb"
+    )
+    body = json.dumps({"type": "consignment.status_changed", "data": {"status": "booked"}})
+    item = _dead(
+        container, OutboxKind.NOTIFY_DOSSIER, payload={"api_key_id": issued.key.id, "message_id": "m", "body": body}
+    )
+    with container.deps.uow() as uow:
+        stale = uow.alerts.webhooks(ids=[item], state=OutboxState.DEAD.value, limit=None)  # the slower one's read
+    assert [r.id for r in stale] == [item]
+    csrf = form_token(admin, "/admin/outbox")
+    admin.post("/admin/outbox/replay", data={"csrf_token": csrf, "ids": [item]})  # the faster one commits
+    now = container.deps.clock.now()
+    with container.deps.uow() as uow:
+        assert webhooks_admin.requeue_in(uow, stale, now=now, reenable=False) == ([], [], 0)
+        uow.commit()
+        assert uow.outbox.get(item).state == OutboxState.PENDING
+    assert len(audit(container, f"outbox:{item}", "outbox.replayed")) == 1
+    again = admin.post("/admin/outbox/replay", data={"csrf_token": csrf, "ids": [item]})
+    told = admin.get(again.headers["Location"]).get_data(as_text=True)
+    assert "không còn ở trạng thái thất bại" in told and "Chưa gửi lại" not in told
+
+
 def test_the_outbox_filters_and_counts(admin, container) -> None:
     _dead(container, OutboxKind.BOOK)
     _dead(container, OutboxKind.SEND_SMS, payload={"message_id": "x"})
