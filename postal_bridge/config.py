@@ -61,6 +61,10 @@ class Settings:
     sms_sandbox: bool | None = None  # default: on unless ENV=production (eSMS Sandbox=1: checked, not sent)
     sms_callback_secret: str = field(default="", repr=False)  # /webhooks/sms/<gateway>/<secret>; "" = no reports
     sms_max_per_day: int = 5  # messages per phone number per 24 hours (one-time codes aside)
+    # Rate limits (Flask-Limiter notation, counted in Redis across web processes; see postal_bridge/ratelimits.py).
+    rate_limit_login: str = "30 per minute; 200 per hour"  # sign-in attempts per client address
+    rate_limit_tracking: str = "60 per minute; 600 per hour"  # citizen tracking pages per client address
+    rate_limit_api_create: str = "120 per minute; 3000 per hour"  # POST /api/v1/consignments per API key
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -115,6 +119,7 @@ class Settings:
                 raise ConfigError(f"{PREFIX}{name.upper()} points to {path!r}, which is not a readable file")
         if s.env == "production" and not s.secret_key:
             raise ConfigError(f"{PREFIX}SECRET_KEY is required when {PREFIX}ENV=production")
+        _check_rate_limits(s)
         sandbox = _check_sms(s, base)
         return replace(
             s,
@@ -135,6 +140,20 @@ class Settings:
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def _check_rate_limits(s: Settings) -> None:
+    from limits import parse_many
+
+    for name in ("rate_limit_login", "rate_limit_tracking", "rate_limit_api_create"):
+        value = getattr(s, name)
+        try:
+            if not parse_many(value):
+                raise ValueError
+        except ValueError:
+            raise ConfigError(
+                f"{PREFIX}{name.upper()} must be limits like '30 per minute; 200 per hour', not {value!r}"
+            ) from None
 
 
 SMS_GATEWAYS = ("console", "esms", "speedsms", "off")

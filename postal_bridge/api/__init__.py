@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import Flask
 from flask_smorest import Api
 
+from postal_bridge.api.schemas import ErrorSchema
+
 API_TITLE = "postal-bridge"
 API_VERSION = "v1"
+METHODS = ("get", "put", "post", "delete", "patch")
+ADMIN_PREFIX = "/api/v1/admin/"  # every operation under it needs an admin key
+
+
+class PostalApi(Api):
+    """Our error body (with ``error``) in the spec, and no catch-all ``default`` response: every status an operation
+    can answer is listed, so a client (and the schema fuzzer's status check) knows them all."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 def init_api(app: Flask) -> Api:
@@ -52,7 +66,7 @@ def init_api(app: Flask) -> Api:
             "security": [{"bearerAuth": []}],
         },
     )
-    api = Api(app)
+    api = PostalApi(app)
     api.register_blueprint(consignments.blp)
     api.register_blueprint(carriers.blp)
     api.register_blueprint(paperwork.blp)
@@ -64,10 +78,39 @@ def init_api(app: Flask) -> Api:
     api.register_blueprint(reports.blp)
     api.register_blueprint(privacy.blp)
     api.register_blueprint(admin.blp)
+    _document_errors(api)
     app.register_blueprint(webhooks.bp)  # not part of the OpenAPI: couriers' own formats
     _serve_swagger_assets(app)
     errors.register(app)
     return api
+
+
+def _document_errors(api: Api) -> None:
+    """The errors any operation may answer, added to each one (its own ``alt_response`` entries stay as written):
+    401 for a missing or unknown key (every operation needs one), 400 for a body that is not JSON or text with a NUL
+    or invalid Unicode anywhere in the request (``web.security``), 413 for a body over 1 MiB, 404 for an unknown
+    or another agency's id in the path, 403 under /api/v1/admin/ for a key that is not an admin's. Every 4xx
+    documented without a body gets the error schema."""
+    components = api.spec.components
+    error_content = {"application/json": {"schema": components.get_ref("schema", "Error")}}
+    for path, item in api.spec._paths.items():
+        for method, operation in item.items():
+            if method not in METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            common = [401, 400]
+            if "requestBody" in operation:
+                common.append(413)
+            if "{" in path:
+                common.append(404)
+            if path.startswith(ADMIN_PREFIX):
+                common.append(403)
+            for code in common:
+                if str(code) not in responses:
+                    responses[str(code)] = components.get_ref("response", HTTPStatus(code).name)
+            for status, response in responses.items():
+                if status.startswith("4") and "$ref" not in response and "content" not in response:
+                    response["content"] = error_content
 
 
 def _serve_swagger_assets(app: Flask) -> None:

@@ -11,7 +11,9 @@ from flask_smorest import Blueprint
 
 from postal_bridge.api.auth import caller, deps
 from postal_bridge.api.errors import error_response
+from postal_bridge.api.links import links
 from postal_bridge.api.schemas import (
+    CREATE_EXAMPLE,
     AddressConfirmSchema,
     CancelSchema,
     ConsignmentCreateSchema,
@@ -24,6 +26,7 @@ from postal_bridge.api.schemas import (
 from postal_bridge.domain.commands import CreateConsignment
 from postal_bridge.domain.consignment import Consignment
 from postal_bridge.domain.text import nfc_deep
+from postal_bridge.ratelimits import api_create_limit, limiter
 from postal_bridge.services import consignments as svc
 from postal_bridge.services import labels as label_svc
 from postal_bridge.services import post_offices as office_svc
@@ -32,6 +35,31 @@ blp = Blueprint(
     "consignments", __name__, url_prefix="/api/v1/consignments", description="Consignments: one item on one leg."
 )
 _schema = ConsignmentSchema()
+
+
+_ID = {"consignment_id": "$response.body#/id"}
+_ONE = "/api/v1/consignments/{consignment_id}"
+CREATED_LINKS = {
+    "GetConsignment": ("get", _ONE, _ID),
+    "CancelConsignment": ("post", _ONE + "/cancel", _ID),
+    "GetLabel": ("get", _ONE + "/label.pdf", _ID),
+    "GetSlip": ("get", _ONE + "/slip.pdf", _ID),
+    "ConfirmAddress": ("post", _ONE + "/address/confirm", _ID),
+    "OpenIncident": ("post", _ONE + "/incidents", _ID),
+    "ListIncidents": ("get", _ONE + "/incidents", _ID),
+    "OpenComplaint": ("post", _ONE + "/complaints", _ID),
+    "ListComplaints": ("get", _ONE + "/complaints", _ID),
+    "DossierEvents": (
+        "get",
+        "/api/v1/dossiers/{dossier_code}/events",
+        {"dossier_code": "$response.body#/dossier/code"},
+    ),
+    "SendDossierEvent": (
+        "post",
+        "/api/v1/dossiers/{dossier_code}/events",
+        {"dossier_code": "$response.body#/dossier/code"},
+    ),
+}
 
 
 def view(c: Consignment) -> dict:
@@ -99,6 +127,11 @@ def _office(code: str | None) -> dict | None:
     return {"code": code, "name": office.name if office else None, "phone": office.phone if office else None}
 
 
+def _per_api_key() -> str:
+    """Creation is limited per API key (after authentication: an unknown key has already heard 401)."""
+    return f"api-key:{caller().principal_id}"
+
+
 def _json(status: int, body: str, **headers: str) -> Response:
     return Response(body, status=status, mimetype="application/json", headers=headers)
 
@@ -119,11 +152,14 @@ class Consignments(MethodView):
         )
         return {"items": [view(c) for c in items], "total": total, "page": args["page"], "per_page": args["per_page"]}
 
+    @limiter.limit(api_create_limit, key_func=_per_api_key)
     @blp.arguments(IdempotencyHeaderSchema, location="headers")
-    @blp.arguments(ConsignmentCreateSchema)
+    @blp.arguments(ConsignmentCreateSchema, example=CREATE_EXAMPLE)
     @blp.response(201, ConsignmentSchema)
     @blp.alt_response(409, description="A request with this Idempotency-Key is still being processed.")
     @blp.alt_response(422, description="Invalid fields, or the Idempotency-Key was used with another body.")
+    @blp.alt_response(429, description="Too many consignments created with this key; retry after `Retry-After`.")
+    @blp.doc(**links(201, CREATED_LINKS))
     def post(self, headers: dict, data: dict) -> Response:
         """Request a pickup, return or transfer. Booking with the courier happens in the background."""
         who = caller()

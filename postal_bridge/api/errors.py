@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from http import HTTPStatus
 
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -37,13 +38,26 @@ REASONS = {
     404: "Not Found",
     409: "Conflict",
     422: "Unprocessable Entity",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def error_response(status: int, message: str, errors: dict | None = None, code: str | None = None):
-    body = {"code": status, "status": REASONS.get(status, ""), "message": message, "errors": errors or {}}
+    body = {
+        "code": status,
+        "status": REASONS.get(status) or _phrase(status),
+        "message": message,
+        "errors": errors or {},
+    }
     if code:
         body["error"] = code
     resp = jsonify(body)

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from postal_bridge.api.auth import caller, deps
+from postal_bridge.api.links import links
 from postal_bridge.domain.incidents import Complainant, Complaint, FaultParty, Incident, IncidentKind
 from postal_bridge.services import incidents as svc
 from postal_bridge.services import sla as sla_svc
@@ -51,12 +52,16 @@ class IncidentInSchema(_Strict):
     )
 
 
+# Far above any real compensation, and inside a 64-bit column on every database (a bigger integer was a 500).
+MAX_COMPENSATION_VND = 100_000_000_000
+
+
 def _compensation_field() -> fields.Integer:
     return fields.Integer(
         strict=True,
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_COMPENSATION_VND),
         metadata={
             "description": "VND. When the post is at fault: at least 4 × postage for loss or damage (NĐ 47/2011 "
             "Art 25.1.a), the postage back when J+n was missed (25.2); that minimum when left out"
@@ -178,6 +183,12 @@ def _complaint(x: Complaint, money: svc.Money | None = None) -> dict:
 @blp.route("/consignments/<consignment_id>/incidents", methods=["POST"])
 @blp.arguments(IncidentInSchema)
 @blp.response(201, IncidentSchema)
+@blp.doc(
+    **links(
+        201,
+        {"ResolveIncident": ("post", "/api/v1/incidents/{incident_id}/resolve", {"incident_id": "$response.body#/id"})},
+    )
+)
 @blp.alt_response(404, description="Unknown id, or another agency's consignment.")
 @blp.alt_response(409, description="The post never had the item, or it is already closed.")
 def open_incident(data: dict, consignment_id: str) -> dict:
@@ -196,6 +207,7 @@ def list_incidents(consignment_id: str) -> dict:
 @blp.route("/incidents/<incident_id>/resolve", methods=["POST"])
 @blp.arguments(IncidentResolveSchema)
 @blp.response(200, IncidentSchema)
+@blp.alt_response(409, description="This incident is already resolved.")
 @blp.alt_response(422, description="Compensation below 4 × postage when the post was at fault.")
 def resolve_incident(data: dict, incident_id: str) -> dict:
     """Who was at fault and the compensation (at least 4 × postage for loss or damage caused by the post)."""
@@ -206,6 +218,19 @@ def resolve_incident(data: dict, incident_id: str) -> dict:
 @blp.route("/consignments/<consignment_id>/complaints", methods=["POST"])
 @blp.arguments(ComplaintInSchema)
 @blp.response(201, ComplaintSchema)
+@blp.doc(
+    **links(
+        201,
+        {
+            "ResolveComplaint": (
+                "post",
+                "/api/v1/complaints/{complaint_id}/resolve",
+                {"complaint_id": "$response.body#/id"},
+            ),
+            "ComplaintPaid": ("post", "/api/v1/complaints/{complaint_id}/paid", {"complaint_id": "$response.body#/id"}),
+        },
+    )
+)
 @blp.alt_response(422, description="Lodged more than 6 months after the J+n due date.")
 def open_complaint(data: dict, consignment_id: str) -> dict:
     """Lodge a complaint (citizen or agency); it is due in 5 working days within a province, 7 between provinces."""
@@ -230,6 +255,7 @@ def list_complaints(args: dict) -> dict:
 @blp.route("/complaints/<complaint_id>/resolve", methods=["POST"])
 @blp.arguments(ComplaintResolveSchema)
 @blp.response(200, ComplaintSchema)
+@blp.alt_response(409, description="This complaint is already resolved.")
 @blp.alt_response(422, description="Compensation below the legal minimum when the post was at fault.")
 def resolve_complaint(data: dict, complaint_id: str) -> dict:
     """Outcome, fault and compensation; the liability decision starts the 30-day payment period (NĐ 47 Art 26)."""

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from postal_bridge.api.auth import caller, deps
 from postal_bridge.api.consignments import printed
+from postal_bridge.api.links import links
 from postal_bridge.api.schemas import HandoverCreateSchema, HandoverSchema, LabelBatchSchema, LabelFormatArgsSchema
 from postal_bridge.domain.commands import CreateHandover
 from postal_bridge.domain.model import Handover
@@ -21,6 +22,7 @@ blp = Blueprint("paperwork", __name__, url_prefix="/api/v1", description="Batch 
 @blp.arguments(LabelFormatArgsSchema, location="query")
 @blp.arguments(LabelBatchSchema)
 @blp.response(200, description="One document, one label per page, in the order given.", content_type="application/pdf")
+@blp.alt_response(404, description="An id is unknown, or another agency's consignment.")
 def batch_labels(args: dict, data: dict) -> Response:
     """Print many labels at once: the ids given, or every booked consignment whose label was never printed."""
     return printed(label_svc.batch(deps(), caller(), data.get("ids"), fmt=args["format"], dpi=args["dpi"]))
@@ -42,6 +44,15 @@ def handover_view(h: Handover) -> dict:
 class Handovers(MethodView):
     @blp.arguments(HandoverCreateSchema)
     @blp.response(201, HandoverSchema)
+    @blp.doc(
+        **links(
+            201,
+            {
+                "GetHandover": ("get", "/api/v1/handovers/{handover_id}", {"handover_id": "$response.body#/id"}),
+                "GetHandoverPdf": ("get", "/api/v1/handovers/{handover_id}.pdf", {"handover_id": "$response.body#/id"}),
+            },
+        )
+    )
     def post(self, data: dict) -> dict:
         """Record a handover between one-stop shop and post and move each consignment on it (all or none)."""
         cmd = CreateHandover(

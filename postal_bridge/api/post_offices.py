@@ -107,6 +107,7 @@ def get_office(code: str) -> dict:
 @blp.arguments(RoundArgsSchema, location="query")
 @blp.response(200, PostOfficeRoundSchema)
 @blp.alt_response(404, description="No office with this code.")
+@blp.doc(responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
 def office_round(args: dict, code: str) -> dict | Response:
     """The office's round for a day: the caller's pickups (and, if asked, deliveries) in driving order.
 

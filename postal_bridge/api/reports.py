@@ -61,6 +61,13 @@ class PeriodicArgsSchema(Schema):
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "pdf")))
 
 
+# What ``format`` may answer besides JSON: documented so a client knows every media type it can get back.
+DOWNLOADS = {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+}
+
+
 def _download(content: bytes, content_type: str, filename: str) -> Response:
     return Response(
         content,
@@ -79,6 +86,7 @@ def _download(content: bytes, content_type: str, filename: str) -> Response:
     ),
     example=EXAMPLE,
 )
+@blp.doc(responses={200: {"content": DOWNLOADS}})
 def report(args: dict):
     """Volume by kind, on-time rate against J+n, first-attempt delivery rate, failures and returns with reasons,
     transit time (average, 95th percentile), incidents, complaints, compensation, postage and COD."""
@@ -101,6 +109,16 @@ def report(args: dict):
         "outcomes, items lost/misplaced/damaged, compensation cases and total, safety level achieved; with its "
         "deadline (quarterly: the 10th of the next quarter's first month; half-year 10/7; annual 10/1)."
     ),
+)
+@blp.doc(
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                **{"application/pdf": DOWNLOADS["application/pdf"]},
+            }
+        }
+    }
 )
 def periodic(args: dict):
     """The quarterly (Q1–Q4), half-year (H1, H2) or annual (Y) report, as JSON or PDF."""

@@ -7,6 +7,18 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from postal_bridge.domain.status import Kind, Status
 
 
+class ErrorSchema(Schema):
+    """Every error the API answers: ``{code, status, message, errors}``, plus ``error`` when the domain names it."""
+
+    code = fields.Integer(required=True, metadata={"description": "the HTTP status code"})
+    status = fields.String(required=True, metadata={"description": "the HTTP status name"})
+    message = fields.String(required=True, metadata={"description": "what went wrong, in English"})
+    errors = fields.Dict(
+        required=True, metadata={"description": "the bad fields by location (json, query, headers), when any"}
+    )
+    error = fields.String(metadata={"description": "a machine-readable error code, e.g. unauthorized, not_found"})
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -93,6 +105,32 @@ class ConsignmentCreateSchema(_Strict):
             raise ValidationError({"dossier": {"code": ["Required for a return or transfer."]}})
 
 
+# A whole create body, shown in the docs (and sent first by the schema fuzzer): a result sent home in Hà Nội.
+CREATE_EXAMPLE = {
+    "kind": "return",
+    "carrier": "sandbox",
+    "service": "standard",
+    "dossier": {
+        "code": "000.00.12.H56-261115-0007",
+        "procedure_code": "1.001229",
+        "procedure_name": "Cấp Phiếu lý lịch tư pháp",
+        "appointment_date": "2026-11-25",
+    },
+    "citizen": {
+        "name": "Nguyễn Thị Hằng",
+        "phone": "0912 345 678",
+        "address": {"line": "Số 12 ngõ 34 phố Láng Hạ", "ward_code": "00004", "province_code": "01"},
+    },
+    "parcel": {
+        "weight_g": 250,
+        "contents": "Phiếu lý lịch tư pháp",
+        "documents": [{"name": "Phiếu lý lịch tư pháp số 2", "kind": "original", "quantity": 1}],
+    },
+    "cod_vnd": 0,
+    "options": {"sandbox_scenario": "delivered"},
+}
+
+
 class EventOut(Schema):
     status = fields.String()
     previous_status = fields.String(allow_none=True)
@@ -177,7 +215,7 @@ class ConsignmentPageSchema(Schema):
 class ConsignmentQueryArgsSchema(Schema):
     dossier_code = fields.String(validate=validate.Length(max=64))
     status = fields.String(validate=validate.OneOf([s.value for s in Status]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -44,7 +44,7 @@ class ReplaySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    ids = fields.List(fields.Integer(validate=validate.Range(min=1)), load_default=None)
+    ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**63 - 1)), load_default=None)
     since = fields.AwareDateTime(load_default=None, default_timezone=UTC, metadata={"description": "no offset: UTC"})
     until = fields.AwareDateTime(load_default=None, default_timezone=UTC)
     agency = fields.String(load_default=None, metadata={"description": "only this agency's callbacks (code)"})
@@ -84,6 +84,7 @@ class RotatedSecretSchema(Schema):
 class Webhooks(MethodView):
     @blp.arguments(WebhookQueryArgsSchema, location="query")
     @blp.response(200, WebhookSchema(many=True))
+    @blp.alt_response(404, description="No agency with this code.")
     def get(self, args: dict) -> list:
         """Callbacks to the dossier system in one state (default: dead letters), oldest first."""
         require_admin(caller())
@@ -95,6 +96,7 @@ class Webhooks(MethodView):
 class WebhookReplay(MethodView):
     @blp.arguments(ReplaySchema)
     @blp.response(200, ReplayResultSchema)
+    @blp.alt_response(404, description="No agency with this code.")
     def post(self, data: dict) -> svc.ReplayResult:
         """Send dead callbacks again, by outbox id or by creation time, with their original `webhook-id` and body."""
         require_admin(caller())

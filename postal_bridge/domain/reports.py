@@ -34,6 +34,9 @@ from postal_bridge.domain.status import Kind, Status
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 GROUP_BYS = ("agency", "post_office", "carrier")
 FORMATS = ("json", "csv", "pdf")
+# Days a report may cover: outside them the local-day bounds overflow (year 1, 9999-12-31) and no data can exist.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
 MAX_RANGE_DAYS = 731  # two years per request; a quarterly/annual report goes through /reports/periodic
 UNKNOWN_REASON = "Không rõ lý do"
 NO_POST_OFFICE = "(chưa xác định bưu cục)"

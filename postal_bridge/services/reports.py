@@ -84,6 +84,11 @@ def check_range(start: date | None, end: date | None) -> tuple[date, date]:
         errors["from"] = ["Required (YYYY-MM-DD)."]
     if end is None:
         errors["to"] = ["Required (YYYY-MM-DD)."]
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and not d.FIRST_DAY <= day <= d.LAST_DAY:
+            errors[name] = [f"Must be between {d.FIRST_DAY} and {d.LAST_DAY}."]
+    if errors:
+        raise ValidationFailed(errors)
     if start and end:
         if end < start:
             errors["to"] = ["Must not be before 'from'."]

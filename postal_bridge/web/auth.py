@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from postal_bridge.domain.errors import Unauthorized, ValidationFailed
 from postal_bridge.domain.model import Role, User
+from postal_bridge.ratelimits import login_limit
 from postal_bridge.services import accounts
 from postal_bridge.services.agencies import Caller
 from postal_bridge.web import nav
@@ -99,7 +100,7 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("30 per minute; 200 per hour", methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"])
 def login():
     error = None
     username = ""

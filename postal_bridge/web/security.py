@@ -3,21 +3,28 @@
 * CSRF (Flask-WTF): every POST to a page needs the session's token, as a form field ``csrf_token`` or the
   ``X-CSRFToken`` header (for the pages' own JSON calls). The JSON API and the courier/SMS webhooks authenticate by
   bearer key or signature, carry no cookies, and are exempt.
-* Rate limits (Flask-Limiter) live in Redis so every gunicorn process counts together; when Redis is down they fall
-  back to a per-process count rather than failing the page.
+* Rate limits (Flask-Limiter, ``postal_bridge.ratelimits``) live in Redis so every gunicorn process counts together;
+  when Redis is down they fall back to a per-process count rather than failing the page. Their values are settings.
+* Text no database column can store — a NUL character (PostgreSQL refuses it) or a lone surrogate (not UTF-8) — in
+  the path, the query, a header, a form field or a JSON body, and JSON nested too deeply to decode, are refused with
+  400 before any view runs (found by fuzzing: each was a 500).
 * Content-Security-Policy allows only our own scripts and styles (and WebAssembly, for the vendored barcode reader),
   no framing; ``Referrer-Policy: no-referrer`` so tracking links never leak in a Referer header.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Flask, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import BadRequest
+
+from postal_bridge.ratelimits import limiter, tracking_limit
 
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+# Blueprints whose every page shares a per-address limit (the tracking page: against token enumeration).
+BLUEPRINT_LIMITS = {"citizen": tracking_limit}
 
 CSP = "; ".join(
     [
@@ -43,6 +50,73 @@ def is_machine_request() -> bool:
     return request.path.startswith(MACHINE_PREFIXES)
 
 
+def unstorable(text: str) -> bool:
+    """True for text with a NUL or a lone surrogate: no database column (and no UTF-8 encoder) takes it."""
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _strings(value: object) -> Iterable[str]:
+    """Every string (keys too) in a parsed JSON document, without recursion (a deep document is no crash)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def bad_text_fields() -> dict[str, list[str]]:
+    """Where the request carries unstorable text: location → names (``path``, ``query``, ``headers``, ``form``,
+    ``json``). File uploads are bytes and are not looked at."""
+    found: dict[str, list[str]] = {}
+    if unstorable(request.path):
+        found["path"] = [request.path.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")]
+    for location, pairs in (("query", request.args.items(multi=True)), ("headers", request.headers.items())):
+        names = sorted({k for k, v in pairs if unstorable(k) or unstorable(v)})
+        if names:
+            found[location] = names
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        names = sorted({k for k, v in request.form.items(multi=True) if unstorable(k) or unstorable(v)})
+        if names:
+            found["form"] = names
+    elif request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # thousands of nested arrays: the JSON decoder gives up, which is no server error
+            found["json"] = ["(nested too deeply)"]
+        else:
+            if any(unstorable(s) for s in _strings(body)):
+                found["json"] = ["(body)"]
+    return found
+
+
+def _refuse_unstorable_text():
+    found = bad_text_fields()
+    if not found:
+        return None
+    if is_machine_request():
+        exc = BadRequest()
+        exc.data = {
+            "message": "The request contains text no field accepts (a NUL character or invalid Unicode), or JSON "
+            "nested too deeply.",
+            "errors": {location: {name: ["Not acceptable."] for name in names} for location, names in found.items()},
+        }
+        raise exc
+    from postal_bridge.web import TITLES, page_error
+
+    return page_error(400, str(TITLES[422]))
+
+
 def init_security(app: Flask, *, redis_url: str, secure_cookies: bool) -> None:
     app.config.update(
         WTF_CSRF_TIME_LIMIT=None,  # valid for the whole session: counters keep a page open all morning
@@ -58,6 +132,7 @@ def init_security(app: Flask, *, redis_url: str, secure_cookies: bool) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    app.before_request(_refuse_unstorable_text)  # first: nothing below may meet such text
 
     @app.before_request
     def _csrf() -> None:
