@@ -63,7 +63,6 @@ class Settings:
     sms_max_per_day: int = 5  # messages per phone number per 24 hours (one-time codes aside)
     # Rate limits (Flask-Limiter notation, counted in Redis across web processes; see postal_bridge/ratelimits.py).
     rate_limit_login: str = "30 per minute; 200 per hour"  # sign-in attempts per client address
-    rate_limit_tracking: str = "60 per minute; 600 per hour"  # citizen tracking pages per client address
     rate_limit_api_create: str = "120 per minute; 3000 per hour"  # POST /api/v1/consignments per API key
 
     @classmethod
@@ -145,7 +144,7 @@ class Settings:
 def _check_rate_limits(s: Settings) -> None:
     from limits import parse_many
 
-    for name in ("rate_limit_login", "rate_limit_tracking", "rate_limit_api_create"):
+    for name in ("rate_limit_login", "rate_limit_api_create"):
         value = getattr(s, name)
         try:
             if not parse_many(value):

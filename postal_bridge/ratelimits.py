@@ -5,7 +5,6 @@ counts together. The limits are read from the app's settings on each request, so
 or raise them with ``POSTAL_BRIDGE_RATE_LIMIT_*`` without touching the decorators:
 
 * ``RATE_LIMIT_LOGIN`` — sign-in attempts (POST /login) per client address;
-* ``RATE_LIMIT_TRACKING`` — the citizen's tracking pages (/t/<token>) per client address, against token enumeration;
 * ``RATE_LIMIT_API_CREATE`` — POST /api/v1/consignments per API key (each one may book a billed courier order).
 
 Past a limit the answer is 429 with ``Retry-After``: an HTML page for people, the JSON error body on the API.
@@ -26,10 +25,6 @@ def _settings():
 
 def login_limit() -> str:
     return _settings().rate_limit_login
-
-
-def tracking_limit() -> str:
-    return _settings().rate_limit_tracking
 
 
 def api_create_limit() -> str:

@@ -30,7 +30,7 @@ AREAS = (
 def init_web(app: Flask) -> None:
     from postal_bridge.web.auth import init_auth
     from postal_bridge.web.i18n import init_i18n
-    from postal_bridge.web.security import BLUEPRINT_LIMITS, init_security, limiter
+    from postal_bridge.web.security import init_security
 
     container = app.extensions["postal_bridge"]
     settings = container.settings
@@ -55,8 +55,6 @@ def init_web(app: Flask) -> None:
 
     for name in AREAS:
         module = importlib.import_module(name)
-        if module.bp.name in BLUEPRINT_LIMITS:  # the same limit object each time: registered once per limiter
-            limiter.limit(BLUEPRINT_LIMITS[module.bp.name])(module.bp)
         app.register_blueprint(module.bp)
         if hasattr(module, "init"):
             module.init(app)

@@ -20,11 +20,9 @@ from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import BadRequest
 
-from postal_bridge.ratelimits import limiter, tracking_limit
+from postal_bridge.ratelimits import limiter
 
 csrf = CSRFProtect()
-# Blueprints whose every page shares a per-address limit (the tracking page: against token enumeration).
-BLUEPRINT_LIMITS = {"citizen": tracking_limit}
 
 CSP = "; ".join(
     [

@@ -27,7 +27,7 @@ UNLIMITED = "100000 per minute"
 @pytest.fixture
 def settings(settings):
     """The suite's settings with limits no fuzzer reaches."""
-    return replace(settings, rate_limit_login=UNLIMITED, rate_limit_tracking=UNLIMITED, rate_limit_api_create=UNLIMITED)
+    return replace(settings, rate_limit_login=UNLIMITED, rate_limit_api_create=UNLIMITED)
 
 
 @dataclass
