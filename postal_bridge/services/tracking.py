@@ -23,7 +23,7 @@ from postal_bridge.domain.carriers import (
 from postal_bridge.domain.consignment import Source
 from postal_bridge.domain.model import OutboxItem, OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
-from postal_bridge.domain.status import TERMINAL, Status, implied_path
+from postal_bridge.domain.status import TERMINAL, TRANSITIONS, Kind, Status, implied_path
 from postal_bridge.services.citizen_contacts import record_postman_contact
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.effects import add_outbox, record_effects
@@ -103,14 +103,24 @@ def _keep_postman(uow: UnitOfWork, consignment_id: str, e: TrackingEvent) -> Non
 
 
 def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[int], bool]:
-    """Apply the consignment's unprocessed events in time order. Returns (applied, outbox ids, needs a confirm poll)."""
-    c = uow.consignments.get(consignment_id)
+    """Apply the consignment's unprocessed events in time order. Returns (applied, outbox ids, needs a confirm poll).
+
+    A pushed event that cannot follow the current status yet, but could once the steps before it arrive (pushes
+    overtaking each other, or news of an order whose booking we have not confirmed yet), stays unprocessed: the fold
+    that brings the missing steps applies it. Only an event that can never apply (older than the last change, a move
+    backwards, a status we do not map) is settled as not applied.
+    """
     pending = uow.carrier_events.pending(consignment_id)
-    if c is None or not pending:
+    if not pending:
+        return 0, [], False
+    c = uow.consignments.get(consignment_id)
+    if c is None:
         return 0, [], False
     applied = 0
     confirm = False
     last_change = c.events[-1].occurred_at if c.events else c.created_at
+    if c.status == Status.REQUESTED:
+        last_change = _booked_by_courier(c, pending, last_change, deps.clock.now())
     for event_id, e in pending:
         target = CONSIGNMENT_STATUS_FOR.get(e.status)
         if e.status == CourierStatus.UNKNOWN:
@@ -130,6 +140,14 @@ def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[in
         ok = path is not None
         if ok and e.provisional and target in TERMINAL:
             ok, confirm = False, True  # only the courier's confirmed state may finish a consignment
+        elif (
+            not ok
+            and target is not None
+            and e.source == "webhook"
+            and e.occurred_at >= last_change
+            and _reachable(c.kind, c.status, target)
+        ):
+            continue  # ahead of steps still to come: keep it pending for the fold that brings them
         if ok:
             assert path is not None
             for step in path:  # a courier that reports only its current state skips steps we must still record
@@ -149,6 +167,35 @@ def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[in
         uow.carrier_events.settle(event_id, applied=ok)
     uow.consignments.save(c)
     return applied, record_effects(uow, c, now=deps.clock.now(), deps=deps), confirm
+
+
+def _booked_by_courier(c, pending, last_change, now):
+    """News from the courier about an order under our reference is proof that it has our booking, even when the
+    answer to our create was lost and the courier offers no lookup (VNPost donhang refuses the re-create as a
+    duplicate and never names the order): book the consignment with the courier's code before applying the news."""
+    ref = next((e.carrier_ref for _, e in pending if e.carrier_ref), None)
+    if not ref:
+        return last_change
+    first = min(e.occurred_at for _, e in pending)
+    at = max(last_change, min(first, now))
+    c.mark_booked(tracking_code=ref, carrier_ref=ref, occurred_at=at)
+    log.warning(
+        "booking confirmed by the courier's own news of the order", extra={"consignment_id": c.id, "carrier": c.carrier}
+    )
+    return at
+
+
+def _reachable(kind: Kind, current: Status, target: Status) -> bool:
+    """Whether ``target`` can still be reached from ``current`` by allowed moves (one or more)."""
+    frontier, seen = [current], {current}
+    while frontier:
+        for nxt in TRANSITIONS[kind].get(frontier.pop(), frozenset()):
+            if nxt == target:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return False
 
 
 @handles(OutboxKind.APPLY_TRACKING)

@@ -441,7 +441,9 @@ def _consignment_row(c: Consignment) -> dict[str, Any]:
         "tracking_token": c.tracking_token,
         "tracking_code": c.tracking_code,
         "carrier_ref": c.carrier_ref,
-        "client_ref": c.client_ref if c.tracking_code else None,
+        # Stored from the start, so that a courier's news of an order whose create answer we lost (it echoes our
+        # reference) finds its consignment before we could book it (services.tracking.fold books it then).
+        "client_ref": c.client_ref,
         "booking_attempt": c.booking_attempt,
         "version": c.version,
         "created_at": c.created_at,

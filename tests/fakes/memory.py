@@ -378,7 +378,7 @@ class MemoryConsignmentRepository(_Repo):
             if c.carrier != carrier:
                 continue
             if (tracking_code and c.tracking_code == tracking_code) or (
-                not tracking_code and client_ref and c.tracking_code and c.client_ref == client_ref
+                not tracking_code and client_ref and c.client_ref == client_ref
             ):
                 return c.id
         return None
