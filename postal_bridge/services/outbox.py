@@ -88,7 +88,7 @@ def process(deps: Deps, item_id: int) -> str:
         log.exception("outbox item failed", extra={"outbox_id": item.id, "kind": item.kind.value})
         outcome = _retry(deps, item, f"{type(exc).__name__}: {exc}"[:500], None)
     if outcome in ("done", "dead") and item.ordering_key:
-        with deps.uow() as uow:
+        with deps.reader() as uow:
             nxt = uow.outbox.next_in_group(item.ordering_key)
         if nxt is not None:
             wake.append(nxt)
@@ -141,7 +141,7 @@ def _dead(deps: Deps, item: OutboxItem, reason: str) -> str:
 
 def relay_due(deps: Deps, *, limit: int = 1000) -> int:
     """Enqueue every item that is due or whose lease expired. Safe to run anywhere, any number of times."""
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         ids = uow.outbox.due(now=deps.clock.now(), limit=limit)
     deps.wake(ids)
     return len(ids)
