@@ -126,18 +126,32 @@ async def _exchange(conn: _Conn, data: bytes) -> tuple[int, bool]:
     return int(status), keep
 
 
-async def _closed(host: str, port: int, request: Request, connections: int, seconds: float, warmup: float) -> Run:
+async def _closed(
+    host: str,
+    port: int,
+    request: Request,
+    connections: int,
+    seconds: float,
+    warmup: float,
+    min_requests: int,
+    max_seconds: float,
+) -> Run:
     counter = iter(range(10**12))
     started = time.perf_counter()
     measure_from = started + warmup
     deadline = measure_from + seconds
+    give_up = measure_from + max(seconds, max_seconds)
     run = Run(seconds=seconds)
+    last_end = measure_from
 
     async def client() -> None:
+        nonlocal last_end
         conn: _Conn | None = None
         while True:
             now = time.perf_counter()
-            if now >= deadline:
+            # Past the window, keep going only until ``min_requests`` answers were counted (a slow first answer on a
+            # loaded box must not leave a short pass empty), and never past ``give_up``.
+            if now >= give_up or (now >= deadline and run.completed >= min_requests):
                 break
             data = request(next(counter))
             try:
@@ -157,13 +171,15 @@ async def _closed(host: str, port: int, request: Request, connections: int, seco
             if not keep:
                 conn.close()
                 conn = None
-            if began >= measure_from and ended <= deadline:
+            if began >= measure_from:  # an answer that began in the window counts, even if it ended after it
                 run.latencies.append(ended - began)
                 run.statuses[status] += 1
+                last_end = max(last_end, ended)
         if conn is not None:
             conn.close()
 
     await asyncio.gather(*(client() for _ in range(connections)))
+    run.seconds = max(last_end - measure_from, 1e-6) if run.latencies else seconds  # the span actually measured
     return run
 
 
@@ -208,10 +224,54 @@ async def _open_loop(host: str, port: int, request: Request, rate: float, second
 
 
 def closed_loop(
-    host: str, port: int, request: Request, *, connections: int = 8, seconds: float = 10.0, warmup: float = 1.0
+    host: str,
+    port: int,
+    request: Request,
+    *,
+    connections: int = 8,
+    seconds: float = 10.0,
+    warmup: float = 1.0,
+    min_requests: int = 1,
+    max_seconds: float = 120.0,
 ) -> Run:
-    """``connections`` clients, each sending its next request as soon as the previous answer is read."""
-    return asyncio.run(_closed(host, port, request, connections, seconds, warmup))
+    """``connections`` clients, each sending its next request as soon as the previous answer is read.
+
+    The pass lasts ``seconds`` after ``warmup``, longer if fewer than ``min_requests`` answers were counted by then
+    (up to ``max_seconds``); the rate is the answers over the span actually measured."""
+    return asyncio.run(_closed(host, port, request, connections, seconds, warmup, min_requests, max_seconds))
+
+
+def request_once(host: str, port: int, data: bytes, *, timeout: float = 30.0) -> int:
+    """Send one request on a fresh connection and wait for the whole answer: its status (raises on failure)."""
+
+    async def go() -> int:
+        conn = await asyncio.wait_for(_open(host, port), timeout)
+        try:
+            status, _ = await asyncio.wait_for(_exchange(conn, data), timeout)
+        finally:
+            conn.close()
+        return status
+
+    return asyncio.run(go())
+
+
+def wait_ready(host: str, port: int, path: str = "/healthz", *, timeout: float = 60.0) -> float:
+    """Poll ``GET path`` until the server answers 2xx (gunicorn binds its port before its workers take requests).
+
+    Returns the seconds waited; raises ``TimeoutError`` if no worker answered in time."""
+    data = build_request("GET", path, host=f"{host}:{port}")
+    began = time.perf_counter()
+    last: object = None
+    while time.perf_counter() - began < timeout:
+        try:
+            status = request_once(host, port, data, timeout=max(1.0, timeout - (time.perf_counter() - began)))
+            if 200 <= status < 300:
+                return time.perf_counter() - began
+            last = f"HTTP {status}"
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, ConnectionError) as exc:
+            last = exc
+        time.sleep(0.05)
+    raise TimeoutError(f"{host}:{port}{path} did not answer 2xx within {timeout:.0f} s (last: {last!r})")
 
 
 def open_loop(

@@ -62,6 +62,7 @@ PEAK_FACTOR = 10
 @dataclass(frozen=True)
 class Sizes:
     http_seconds: float
+    min_requests: int  # a closed-loop pass goes on past its window until this many answers were counted
     warmup: float
     connections: int
     label_iterations: int
@@ -79,6 +80,7 @@ class Sizes:
 
 FULL = Sizes(
     http_seconds=10,
+    min_requests=50,
     warmup=1.5,
     connections=8,
     label_iterations=200,
@@ -95,6 +97,7 @@ FULL = Sizes(
 )
 QUICK = Sizes(
     http_seconds=1,
+    min_requests=20,
     warmup=0.3,
     connections=4,
     label_iterations=10,
@@ -113,6 +116,12 @@ QUICK = Sizes(
 
 def progress(message: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def default_workers() -> int:
+    """What deploy/gunicorn.conf.py starts without POSTAL_BRIDGE_WEB_WORKERS: 2 × usable cores + 1."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return 2 * cores + 1
 
 
 def free_port() -> int:
@@ -226,26 +235,41 @@ def gunicorn_command(app: str, port: int, workers: int, config: Path | None) -> 
     if config is not None:
         cmd += ["-c", str(config)]
     else:
-        cmd += ["--workers", str(workers), "--access-logfile", "-", "--graceful-timeout", "10"]
-    return [*cmd, "--bind", f"127.0.0.1:{port}", app]
+        cmd += ["--access-logfile", "-", "--graceful-timeout", "10"]
+    # The worker count is on the command line for both servers (it overrides the config's), so they cannot differ.
+    return [*cmd, "--workers", str(workers), "--bind", f"127.0.0.1:{port}", app]
 
 
 @contextlib.contextmanager
 def gunicorn(app: str, env: dict[str, str], args: argparse.Namespace, memory: MemoryWatch, role: str) -> Iterator[int]:
     port = free_port()
     cmd = gunicorn_command(app, port, args.web_workers, args.gunicorn_config)
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # gunicorn's error log goes to a file: a pipe nobody reads would block the server once it filled up.
+    log_path = Path(tempfile.mkstemp(prefix=f"pb-bench-{role}-", suffix=".log")[1])
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log_file)
     try:
-        wait_port(port, proc)
-        time.sleep(0.5)  # every worker booted, not only the first
+        wait_port(port, proc, timeout=120)
+        ready(port, proc)
         memory.watch(role, proc.pid, children_only=True)
         yield port
     finally:
         memory.unwatch(role)
         stop(proc)
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        err = log_path.read_text(encoding="utf-8", errors="replace")
+        log_path.unlink(missing_ok=True)
         if proc.returncode not in (0, -signal.SIGTERM) and err:
             progress(f"gunicorn {app} said: {err[-2000:]}")
+
+
+def ready(port: int, proc: subprocess.Popen | None = None, timeout: float = 120.0) -> None:
+    """Before every load phase: wait until a worker answers ``/healthz`` (the port is bound before the workers boot,
+    and a loaded box can take seconds to fork and import them)."""
+    if proc is not None and proc.poll() is not None:
+        raise RuntimeError(f"gunicorn exited with {proc.returncode} before the load phase")
+    waited = loadgen.wait_ready("127.0.0.1", port, "/healthz", timeout=timeout)
+    if waited > 1:
+        progress(f"  (the server answered /healthz after {waited:.1f} s)")
 
 
 def machine() -> dict:
@@ -339,11 +363,22 @@ def _r(v: float | None, digits: int = 2) -> float | None:
 
 def warm(port: int, request: loadgen.Request, workers: int) -> None:
     """Untimed requests until every web worker has answered a few: the first request of a process loads the address
-    catalogue, the courier adapters and the templates (seconds on a busy PostgreSQL), which is not the steady state."""
+    catalogue, the courier adapters and the templates (seconds on a busy PostgreSQL), which is not the steady state.
+
+    Each request is sent and its answer awaited (whatever the box's load), ``4 × workers`` at a time, three rounds."""
     import concurrent.futures
 
-    def one(_: int) -> None:  # a closed loop this short sends exactly one request and waits for its answer
-        loadgen.closed_loop("127.0.0.1", port, request, connections=1, seconds=0.001, warmup=0)
+    ready(port)
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+
+    def one(_: int) -> int | str:
+        with lock:
+            i = next(counter)
+        try:
+            return loadgen.request_once("127.0.0.1", port, request(i), timeout=60)
+        except (OSError, TimeoutError, ValueError) as exc:  # a warm-up answer does not count; the pass checks its own
+            return type(exc).__name__
 
     for _ in range(3):
         with concurrent.futures.ThreadPoolExecutor(max_workers=4 * workers) as pool:
@@ -366,6 +401,7 @@ def measure_http_baseline(args, sizes: Sizes, env: dict[str, str], memory: Memor
             connections=sizes.connections,
             seconds=sizes.http_seconds,
             warmup=sizes.warmup,
+            min_requests=sizes.min_requests,
         )
     out = run.summary()
     progress(f"  hello-world: {out['rps']:,.0f} rps, p50 {out['p50_ms']} ms, p99 {out['p99_ms']} ms")
@@ -790,6 +826,7 @@ def measure_product(
             warm(port, create_request(port, seed.key), args.web_workers)
             warm(port, webhook_request(port, hook_codes, 1), args.web_workers)
             progress(f"[{kind}] consignment creation, closed loop ({sizes.connections} connections) …")
+            ready(port)
             create = loadgen.closed_loop(
                 host,
                 port,
@@ -797,6 +834,7 @@ def measure_product(
                 connections=sizes.connections,
                 seconds=sizes.http_seconds,
                 warmup=sizes.warmup,
+                min_requests=sizes.min_requests,
             ).summary()
             _check(create, "creation")
             fig.add(
@@ -824,8 +862,13 @@ def measure_product(
             )
             rate = max(1.0, 0.7 * create["rps"])
             progress(f"[{kind}] consignment creation, open loop at 70 % of max ({rate:,.0f}/s) …")
+            ready(port)
             paced = loadgen.open_loop(
-                host, port, create_request(port, seed.key), rate=rate, seconds=sizes.http_seconds
+                host,
+                port,
+                create_request(port, seed.key),
+                rate=rate,
+                seconds=max(sizes.http_seconds, sizes.min_requests / rate),
             ).summary()
             _check(paced, "creation at 70 %")
             fig.add(
@@ -847,8 +890,10 @@ def measure_product(
 
             progress(f"[{kind}] idempotent replay of one create …")
             key = str(uuid.uuid4())
-            first = create_request(port, seed.key, replay_key=key)
-            loadgen.closed_loop(host, port, first, connections=1, seconds=0.2, warmup=0)
+            ready(port)
+            status = loadgen.request_once(host, port, create_request(port, seed.key, replay_key=key)(0), timeout=60)
+            if status != 201:
+                raise RuntimeError(f"replay: the first create answered {status}, not 201")
             replay = loadgen.closed_loop(
                 host,
                 port,
@@ -856,6 +901,7 @@ def measure_product(
                 connections=sizes.connections,
                 seconds=sizes.http_seconds,
                 warmup=sizes.warmup,
+                min_requests=sizes.min_requests,
             ).summary()
             _check(replay, "replay")
             fig.add(
@@ -870,6 +916,7 @@ def measure_product(
 
             for per_push in (1, 100):
                 progress(f"[{kind}] courier webhook ingestion, {per_push} event(s) per push …")
+                ready(port)
                 hooks = loadgen.closed_loop(
                     host,
                     port,
@@ -877,6 +924,7 @@ def measure_product(
                     connections=sizes.connections,
                     seconds=sizes.http_seconds,
                     warmup=sizes.warmup,
+                    min_requests=sizes.min_requests,
                 ).summary()
                 _check(hooks, "courier webhook")
                 events = hooks["rps"] * per_push
@@ -1118,6 +1166,12 @@ def markdown(result: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def _config_name(config: Path | None) -> str:
+    if config is None:
+        return "flags of `postal-bridge web`"
+    return str(config.resolve().relative_to(ROOT)) if config.resolve().is_relative_to(ROOT) else str(config)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgres", "both"), default="sqlite")
@@ -1134,13 +1188,21 @@ def main(argv: list[str] | None = None) -> int:
         help="gunicorn config file for both servers (default: deploy/gunicorn.conf.py if present, else the flags "
         "of `postal-bridge web`)",
     )
-    parser.add_argument("--web-workers", type=int, default=None, help="default: POSTAL_BRIDGE_WEB_WORKERS or 2")
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=None,
+        help="gunicorn workers of both servers (default: POSTAL_BRIDGE_WEB_WORKERS, else the config's 2 × cores + 1, "
+        "else 2 as `postal-bridge web`)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     if args.gunicorn_config is None and (ROOT / "deploy" / "gunicorn.conf.py").is_file():
         args.gunicorn_config = ROOT / "deploy" / "gunicorn.conf.py"
     if args.web_workers is None:
-        args.web_workers = int(os.environ.get("POSTAL_BRIDGE_WEB_WORKERS") or 2)
+        args.web_workers = int(os.environ.get("POSTAL_BRIDGE_WEB_WORKERS") or 0) or (
+            default_workers() if args.gunicorn_config else 2
+        )
     sizes = QUICK if args.quick else FULL
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
 
@@ -1149,9 +1211,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": date.today().isoformat(),
         "timestamp": datetime.now().astimezone().isoformat(timespec="seconds"),
         "quick": args.quick,
-        "gunicorn": str(args.gunicorn_config)
-        if args.gunicorn_config
-        else f"flags of `postal-bridge web`, {args.web_workers} sync workers",
+        "gunicorn": f"{_config_name(args.gunicorn_config)}, {args.web_workers} workers (both servers)",
         "environment": machine(),
         "load_before": load(),
     }
@@ -1164,7 +1224,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wait_port(receiver_port, receiver)
         receiver_url = f"http://127.0.0.1:{receiver_port}/callbacks"
-        hello_env = dict(os.environ)
+        hello_env = {**os.environ, "POSTAL_BRIDGE_WEB_WORKERS": str(args.web_workers)}
         base = {
             "http": measure_http_baseline(args, sizes, hello_env, memory),
             "reportlab": measure_reportlab(sizes),
