@@ -672,9 +672,14 @@ class SqlOutboxRepository(_Repo):
         if len(items) == 1:
             self.add(items[0])
             return
-        ids = self.conn.execute(
-            insert(_O).returning(_O.c.id, sort_by_parameter_order=True), [_outbox_row(i) for i in items]
-        ).scalars()
+        rows = [_outbox_row(i) for i in items]
+        if self.conn.dialect.name == "sqlite":
+            # SQLAlchemy cannot vouch for the order of RETURNING here and falls back to one INSERT per row (100
+            # statements for a scan batch's callbacks). SQLite numbers the rows of one multi-row INSERT in VALUES
+            # order (rowid = max + 1, the write lock held), so the returned ids, sorted, are the items' in order.
+            ids = sorted(self.conn.execute(insert(_O).returning(_O.c.id), rows).scalars())
+        else:
+            ids = list(self.conn.execute(insert(_O).returning(_O.c.id, sort_by_parameter_order=True), rows).scalars())
         for item, new_id in zip(items, ids, strict=True):
             item.id = new_id
 

@@ -92,3 +92,32 @@ def test_a_late_event_in_a_batch_is_kept_but_never_moves_an_item_back(container,
             .all()
         )
     assert sorted(settled) == [False, False, True, True]
+
+
+def test_outbox_add_many_gives_each_item_its_own_row_in_the_order_given(container, clock) -> None:
+    """On SQLite the ids of one multi-row INSERT … RETURNING are matched to the items by order (one statement, not one
+    per row): each item must get the id of the row holding its own payload, ascending as given (ordering groups)."""
+    from postal_bridge.domain.model import OutboxItem
+
+    now = clock.now()
+    items = [
+        OutboxItem(
+            kind=OutboxKind.APPLY_TRACKING,
+            payload={"n": n},
+            created_at=now,
+            next_attempt_at=now,
+            ordering_key=f"group-{n % 3}",
+        )
+        for n in range(25)
+    ]
+    with container.deps.uow() as uow:
+        uow.outbox.add(
+            OutboxItem(kind=OutboxKind.APPLY_TRACKING, payload={"n": -1}, created_at=now, next_attempt_at=now)
+        )
+        uow.outbox.add_many(items)
+        uow.commit()
+    ids = [item.id for item in items]
+    assert None not in ids and ids == sorted(ids) and len(set(ids)) == len(ids)
+    with container.engine.connect() as conn:
+        stored = dict(conn.execute(select(t.outbox.c.id, t.outbox.c.payload).where(t.outbox.c.id.in_(ids))).all())
+    assert [stored[item.id] for item in items] == [{"n": n} for n in range(25)]
