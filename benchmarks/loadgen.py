@@ -11,11 +11,13 @@ out in the ratios.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 Request = Callable[[int], bytes]  # the i-th request's bytes
 
@@ -223,6 +225,20 @@ async def _open_loop(host: str, port: int, request: Request, rate: float, second
     return run
 
 
+T = TypeVar("T")
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run`` of ``make()``, on a thread of its own when this thread already runs an event loop (Playwright's
+    sync API keeps one running for the whole pytest session once a browser test has started)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 def closed_loop(
     host: str,
     port: int,
@@ -238,7 +254,7 @@ def closed_loop(
 
     The pass lasts ``seconds`` after ``warmup``, longer if fewer than ``min_requests`` answers were counted by then
     (up to ``max_seconds``); the rate is the answers over the span actually measured."""
-    return asyncio.run(_closed(host, port, request, connections, seconds, warmup, min_requests, max_seconds))
+    return _run(lambda: _closed(host, port, request, connections, seconds, warmup, min_requests, max_seconds))
 
 
 def request_once(host: str, port: int, data: bytes, *, timeout: float = 30.0) -> int:
@@ -252,7 +268,7 @@ def request_once(host: str, port: int, data: bytes, *, timeout: float = 30.0) ->
             conn.close()
         return status
 
-    return asyncio.run(go())
+    return _run(go)
 
 
 def wait_ready(host: str, port: int, path: str = "/healthz", *, timeout: float = 60.0) -> float:
@@ -278,4 +294,4 @@ def open_loop(
     host: str, port: int, request: Request, *, rate: float, seconds: float = 10.0, max_inflight: int = 64
 ) -> Run:
     """Requests at a fixed ``rate`` per second whatever the answers do; latency from each request's scheduled time."""
-    return asyncio.run(_open_loop(host, port, request, rate, seconds, max_inflight))
+    return _run(lambda: _open_loop(host, port, request, rate, seconds, max_inflight))
