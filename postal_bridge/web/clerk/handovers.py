@@ -65,26 +65,37 @@ def _view(session_id: str):
         abort(404)
 
 
-def _session_page(session_id: str, *, status: int = 200, errors: dict[str, list[str]] | None = None,
-                  form: dict[str, str] | None = None, problem: str | None = None):
+def _session_page(
+    session_id: str,
+    *,
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+    form: dict[str, str] | None = None,
+    problem: str | None = None,
+):
     view = _view(session_id)
     user = current_user()
     last = next((v for v in recent_for(session_id) if v.get("client_event_id") == request.args.get("r")), None)
-    response = current_app.make_response((render_template(
-        "clerk/handover.html",
-        view=view,
-        session=view.session,
-        direction=HandoverDirection(view.session.direction),
-        directions=DIRECTIONS,
-        errors=errors or {},
-        form=form or {"clerk_name": user.full_name if user else ""},
-        problem=problem,
-        strings=scan_strings(),
-        recent=recent_for(session_id),
-        last=last,
-        mode=ScanMode.HANDOVER,
-        new_event_id=str(uuid.uuid4()),
-    ), status))
+    response = current_app.make_response(
+        (
+            render_template(
+                "clerk/handover.html",
+                view=view,
+                session=view.session,
+                direction=HandoverDirection(view.session.direction),
+                directions=DIRECTIONS,
+                errors=errors or {},
+                form=form or {"clerk_name": user.full_name if user else ""},
+                problem=problem,
+                strings=scan_strings(),
+                recent=recent_for(session_id),
+                last=last,
+                mode=ScanMode.HANDOVER,
+                new_event_id=str(uuid.uuid4()),
+            ),
+            status,
+        )
+    )
     return with_wasm(response)
 
 

@@ -22,8 +22,11 @@ from postal_bridge.web.clerk import bp, clerk, clerk_page, deps
 from postal_bridge.web.clerk.scan import remember, result_view
 
 # The scan steps an item page offers as buttons (the outcome forms are separate).
-STEP_ACTIONS = {Action.ARRIVE: ScanMode.ARRIVE, Action.OUT_FOR_DELIVERY: ScanMode.OUT_FOR_DELIVERY,
-                Action.COLLECT: ScanMode.COLLECT}
+STEP_ACTIONS = {
+    Action.ARRIVE: ScanMode.ARRIVE,
+    Action.OUT_FOR_DELIVERY: ScanMode.OUT_FOR_DELIVERY,
+    Action.COLLECT: ScanMode.COLLECT,
+}
 
 
 @bp.get("", endpoint="worklist")
@@ -56,8 +59,15 @@ def _lookup(code: str) -> ScanResult:
     return found
 
 
-def _item_page(found: ScanResult, *, status: int = 200, errors: dict[str, list[str]] | None = None,
-               opened: str | None = None, form: dict[str, str] | None = None, problem: str | None = None):
+def _item_page(
+    found: ScanResult,
+    *,
+    status: int = 200,
+    errors: dict[str, list[str]] | None = None,
+    opened: str | None = None,
+    form: dict[str, str] | None = None,
+    problem: str | None = None,
+):
     item = found.item
     assert item is not None
     actions = set(item.next_actions)
@@ -115,7 +125,9 @@ def delivered(code: str):
     def call(cid: str, f: dict[str, str]):
         authorised = f.get("receiver") == Receiver.AUTHORISED.value
         return outcomes.record_delivered(
-            deps(), clerk(), cid,
+            deps(),
+            clerk(),
+            cid,
             receiver=f.get("receiver", ""),
             id_type=f.get("id_type", ""),
             id_last_digits=f.get("id_last_digits", ""),
@@ -133,7 +145,9 @@ def failed(code: str):
     def call(cid: str, f: dict[str, str]):
         refused = f.get("reason") == FailureReason.RECIPIENT_REFUSED.value
         return outcomes.record_failed(
-            deps(), clerk(), cid,
+            deps(),
+            clerk(),
+            cid,
             reason=f.get("reason", ""),
             note=f.get("note", ""),
             refuser_name=f.get("refuser_name") if refused else None,
@@ -150,7 +164,9 @@ def failed(code: str):
 def returned(code: str):
     def call(cid: str, f: dict[str, str]):
         return outcomes.record_returned_to_agency(
-            deps(), clerk(), cid,
+            deps(),
+            clerk(),
+            cid,
             reason=f.get("reason", ""),
             note=f.get("note", ""),
             client_event_id=f.get("client_event_id", ""),
@@ -168,11 +184,8 @@ def step(code: str):
     if mode not in {m.value for m in STEP_ACTIONS.values()}:
         abort(400)
     event_id = request.form.get("client_event_id") or str(uuid.uuid4())
-    (result,) = scans.ingest_scans(
-        deps(), clerk(), [ScanInput(event_id, found.code, deps().clock.now(), mode, None)]
-    )
+    (result,) = scans.ingest_scans(deps(), clerk(), [ScanInput(event_id, found.code, deps().clock.now(), mode, None)])
     remember(result_view(result))
     category = "success" if result.outcome == ScanOutcome.ACCEPTED else "warning"
     flash(translate_error(result.message), category)
     return redirect(url_for("clerk.item", code=code), 303)
-

@@ -140,9 +140,7 @@ def scan_post():
     session_id = (request.form.get("session_id") or "").strip() or None
     event_id = request.form.get("client_event_id") or str(uuid.uuid4())
     code = (request.form.get("code") or "")[:MAX_CODE]
-    (result,) = scans.ingest_scans(
-        deps(), caller, [ScanInput(event_id, code, deps().clock.now(), mode, session_id)]
-    )
+    (result,) = scans.ingest_scans(deps(), caller, [ScanInput(event_id, code, deps().clock.now(), mode, session_id)])
     remember(result_view(result, session_id))
     if session_id and mode == ScanMode.HANDOVER:
         return redirect(url_for("clerk.handover", session_id=session_id, r=result.client_event_id) + "#scan", 303)
@@ -167,7 +165,7 @@ def api_scans():
     body = request.get_json(silent=True)
     items = body.get("scans") if isinstance(body, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        return jsonify(error="invalid", message="Expected {\"scans\": [objects]}."), 400
+        return jsonify(error="invalid", message='Expected {"scans": [objects]}.'), 400
     if len(items) > MAX_BATCH:
         return jsonify(error="too_many", message=f"At most {MAX_BATCH} scans per upload."), 413
     inputs = [

@@ -9,13 +9,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from postal_bridge.domain.handover_sessions import DIRECTION_LABELS_VI
 from postal_bridge.domain.model import HandoverDirection
 from postal_bridge.domain.outcomes import (
-    FAILURE_REASONS,
-    ID_TYPE_LABELS_VI,
-    RECEIVER_LABELS_VI,
-    RETURN_REASON_LABELS_VI,
     FailureReason,
     IdType,
     Receiver,
