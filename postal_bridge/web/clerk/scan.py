@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from postal_bridge.domain import s10
@@ -120,6 +120,7 @@ def _last(session_id: str | None) -> dict[str, Any] | None:
 
 def with_wasm(response):
     """The scan UI compiles the vendored barcode reader (WebAssembly): this page, and only such pages, allow it."""
+    response = make_response(response)
     response.headers["Content-Security-Policy"] = CSP_WASM
     return response
 

@@ -1,0 +1,69 @@
+"""The postal clerk's pages: they render for a clerk, refuse other roles, and the scan endpoint is CSRF-protected
+and idempotent by client event id."""
+
+from __future__ import annotations
+
+import uuid
+from importlib import resources
+
+import pytest
+
+from postal_bridge.services import accounts
+from postal_bridge.storage.post_offices import load_csv
+from tests.conftest import form_token, register_hanoi
+
+PASSWORD = "mật khẩu đủ dài"
+DEMO = resources.files("postal_bridge.data").joinpath("post_offices_demo.csv")
+
+
+@pytest.fixture
+def app(container):
+    from postal_bridge import create_app
+
+    deps = container.deps
+    register_hanoi(deps)
+    for office in load_csv(DEMO.read_text(encoding="utf-8")):
+        deps.post_offices.upsert(office)
+    accounts.create_user(
+        deps, username="buucuc.hk", role="clerk", post_office_code="DEMO-HN-01", password=PASSWORD, full_name="Lan"
+    )
+    accounts.create_user(deps, username="hoa", role="counter", agency_code="HCC-HN", password=PASSWORD, full_name="Hoa")
+    return create_app(container=container)
+
+
+def _signed_in(app, username: str = "buucuc.hk"):
+    client = app.test_client()
+    token = form_token(client)
+    answer = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert answer.status_code == 303
+    return client
+
+
+@pytest.mark.parametrize("path", ["/clerk", "/clerk/scan", "/clerk/handovers"])
+def test_the_clerk_pages_render_for_a_clerk_and_not_for_the_counter(app, path) -> None:
+    page = _signed_in(app).get(path)
+    assert page.status_code == 200 and "csrf_token" in page.get_data(as_text=True)
+    assert _signed_in(app, "hoa").get(path).status_code == 403
+    assert app.test_client().get(path).status_code == 302
+
+
+def test_the_scan_page_alone_may_compile_webassembly(app) -> None:
+    client = _signed_in(app)
+    assert "wasm-unsafe-eval" in client.get("/clerk/scan").headers["Content-Security-Policy"]
+    assert "wasm-unsafe-eval" not in client.get("/clerk").headers["Content-Security-Policy"]
+
+
+def test_the_scan_endpoint_refuses_a_missing_csrf_token_and_dedupes_client_event_ids(app) -> None:
+    client = _signed_in(app)
+    token = form_token(client, "/clerk/scan")
+    scan = {
+        "client_event_id": str(uuid.uuid4()),
+        "code": "RR123456785VN",
+        "mode": "arrive",
+        "scanned_at": "2026-11-20T08:00:00+07:00",
+    }
+    assert client.post("/clerk/api/scans", json={"scans": [scan]}).status_code == 400
+    first = client.post("/clerk/api/scans", json={"scans": [scan]}, headers={"X-CSRFToken": token})
+    again = client.post("/clerk/api/scans", json={"scans": [scan]}, headers={"X-CSRFToken": token})
+    assert first.status_code == again.status_code == 200, first.get_data(as_text=True)
+    assert first.get_json()["results"] == again.get_json()["results"]
