@@ -79,7 +79,8 @@ def _item_page(
         can_deliver=Action.DELIVERED.value in actions,
         can_fail=Action.FAILED.value in actions,
         can_return=Action.RETURN_TO_AGENCY.value in actions,
-        steps=[(a, m) for a, m in STEP_ACTIONS.items() if a.value in actions],
+        # (action, mode, event id): each step button its own UUID, so a double tap records the step once
+        steps=[(a, m, str(uuid.uuid4())) for a, m in STEP_ACTIONS.items() if a.value in actions],
         handover_next=[a for a in (Action.HANDOVER_TO_POST, Action.HANDOVER_TO_AGENCY) if a.value in actions],
         failure_reasons=[FailureReason(r.code) for r in reasons_for(kind)],
         return_reasons=list(ReturnReason),

@@ -190,7 +190,10 @@ def api_scans():
 def service_worker():
     """The service worker (scope ``/clerk/``): the scan page and its files open without a network."""
     response = current_app.response_class(
-        render_template("clerk/sw.js", assets=offline_assets()), mimetype="text/javascript"
+        render_template(
+            "clerk/sw.js", assets=offline_assets(), pages=[url_for("clerk.scan")], version=static_version()
+        ),
+        mimetype="text/javascript",
     )
     response.headers["Cache-Control"] = "no-cache"
     return response
