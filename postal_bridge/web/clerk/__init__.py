@@ -78,9 +78,11 @@ def clerk_json(view: F) -> F:
 
 
 def init(app) -> None:
+    from postal_bridge.domain import s10
     from postal_bridge.web.clerk import words
 
     app.jinja_env.globals.update(clerk_words=words)
+    app.jinja_env.filters["s10_spaced"] = s10.spaced
 
 
 from postal_bridge.web.clerk import handovers, items, scan  # noqa: E402  (routes on ``bp``)
