@@ -67,3 +67,34 @@ def test_the_scan_endpoint_refuses_a_missing_csrf_token_and_dedupes_client_event
     again = client.post("/clerk/api/scans", json={"scans": [scan]}, headers={"X-CSRFToken": token})
     assert first.status_code == again.status_code == 200, first.get_data(as_text=True)
     assert first.get_json()["results"] == again.get_json()["results"]
+
+
+def test_the_service_worker_lists_only_files_that_exist_and_the_scan_page_uses_them(app) -> None:
+    import json
+    import re
+
+    client = _signed_in(app)
+    worker = client.get("/clerk/sw.js")
+    assert worker.status_code == 200 and worker.mimetype == "text/javascript"
+    body = worker.get_data(as_text=True)
+    assets = json.loads(re.search(r"var ASSETS = (\[.*?\]);", body).group(1))
+    assert any(a.startswith("/static/js/clerk/scan.js?v=") for a in assets)
+    assert any(a.endswith("zxing_reader.wasm") for a in assets)
+    for url in assets:
+        assert client.get(url).status_code == 200, url
+    page = client.get("/clerk/scan").get_data(as_text=True)
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts and all(s in assets for s in scripts)
+    styles = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+    assert all(s in assets for s in styles)
+
+
+def test_without_javascript_the_form_posts_one_code_and_the_page_shows_the_result(app) -> None:
+    client = _signed_in(app)
+    token = form_token(client, "/clerk/scan")
+    form = {"csrf_token": token, "client_event_id": str(uuid.uuid4()), "code": "EB123456785VN", "mode": "arrive"}
+    answer = client.post("/clerk/scan", data=form)
+    assert answer.status_code == 303
+    shown = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "EB 123 456 785 VN" in shown and "Không có ở bưu cục này" in shown and "✖" in shown
+    assert client.get("/clerk/items/EB123456785VN").status_code == 404  # unknown here: not found, like another's
