@@ -102,6 +102,8 @@ def test_wedge_scans_show_ok_duplicate_unknown_and_a_bad_check_digit_at_once(liv
     (item,) = _at_office(w, 1)
     code = w.code(item)
     page = new_page()
+    uploads: list[str] = []
+    page.on("request", lambda r: uploads.append(r.headers.get("x-csrftoken", "")) if "/clerk/api/" in r.url else None)
     sign_in(page, username, password)
     _open(page, live, "/clerk/scan")
     assert page.get_by_label("Mã bưu gửi").evaluate("el => el === document.activeElement")
@@ -130,13 +132,14 @@ def test_wedge_scans_show_ok_duplicate_unknown_and_a_bad_check_digit_at_once(liv
     page.wait_for_function("() => document.getElementById('scan-result').dataset.outcome === 'unknown'")
     assert "Không có ở bưu cục này" in unknown.inner_text() and "✖" in unknown.inner_text()
 
-    before = _scans(w)
+    before, posted = _scans(w), len(uploads)
     _scan(page, BAD_CHECK)
     bad = _result(page, BAD_CHECK)
     assert bad.get_attribute("data-outcome") == "invalid_code"
     assert "Sai số kiểm tra" in bad.inner_text()
     page.wait_for_timeout(300)
-    assert _scans(w) == before  # flagged on the device, never sent
+    assert _scans(w) == before and len(uploads) == posted  # flagged on the device, never sent
+    assert posted == 3 and all(uploads)  # one upload per scan, each with the session's CSRF token
 
     # A different tone for each outcome, the recent list newest first.
     assert page.evaluate("clerk.feedback.played.slice()") == ["ok", "warn", "bad", "bad"]
@@ -386,7 +389,7 @@ def test_outcomes_on_a_phone_delivered_and_failed_with_the_legal_reason(live, ne
     screenshot(page, "buu-ta-phat-khong-thanh-cong")
     page.get_by_role("button", name="Ghi nhận phát không thành công").click()
     page.wait_for_load_state()
-    assert w.get(failed).status != Status.OUT_FOR_DELIVERY
+    assert w.get(failed).status == Status.DELIVERY_FAILED
     check_accessibility(page, "clerk-item-after")
     assert page.console_errors == []
     assert PHONE["viewport"]["width"] == page.viewport_size["width"]

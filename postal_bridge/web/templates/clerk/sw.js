@@ -43,7 +43,8 @@ self.addEventListener("fetch", function (event) {
     var key = url.pathname; // the page without ?r=…: one copy per page
     event.respondWith(
       fetch(request).then(function (response) {
-        if (response.ok && !response.redirected && response.type === "basic") {
+        // The page as drawn fresh, not one showing a result (?r=…) of the no-JavaScript form
+        if (response.ok && !response.redirected && response.type === "basic" && !url.searchParams.has("r")) {
           var copy = response.clone();
           caches.open(CACHE).then(function (cache) { cache.put(key, copy); });
         }
