@@ -223,11 +223,12 @@ def test_the_camera_reads_a_code_through_the_vendored_reader(live, site, launch_
         box = _result(page, code)
         assert box.get_attribute("data-outcome") == "accepted"
         assert "Đã đọc" in page.locator("#camera-status").inner_text()
+        assert page.locator("#camera-start").is_hidden()  # one way to stop it while it runs: "Tắt camera"
         assert w.get(item).status == Status.IN_TRANSIT
         if symbology == "qr_code":
             screenshot(page, "buu-ta-quet-camera", full_page=False)
         page.get_by_role("button", name="Tắt camera").click()
-        assert page.locator("#camera").is_hidden()
+        assert page.locator("#camera").is_hidden() and page.locator("#camera-start").is_visible()
         assert errors == []
     finally:
         context.close()

@@ -45,7 +45,7 @@ OUTCOME_TONE = {
     ScanOutcome.FUTURE_TIME: "bad",
     ScanOutcome.INVALID: "bad",
 }
-TONE_ICON = {"ok": "✔", "info": "ℹ", "warn": "⚠", "bad": "✖", "wait": "⏳"}
+TONE_ICON = {"ok": "✔", "info": "ℹ", "warn": "⚠", "bad": "✖", "wait": "◷"}
 OUTCOME_HEADLINES = {
     ScanOutcome.ACCEPTED: _l("Đã ghi nhận"),
     ScanOutcome.ALREADY_APPLIED: _l("Đã ghi nhận trước đó"),
