@@ -3,12 +3,15 @@ and idempotent by client event id."""
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from importlib import resources
 
 import pytest
 
-from postal_bridge.services import accounts
+from postal_bridge.services import accounts, handover_sessions
+from postal_bridge.services.clerk_scope import clerk_caller
 from postal_bridge.storage.post_offices import load_csv
 from tests.conftest import form_token, register_hanoi
 
@@ -70,9 +73,6 @@ def test_the_scan_endpoint_refuses_a_missing_csrf_token_and_dedupes_client_event
 
 
 def test_the_service_worker_lists_only_files_that_exist_and_the_scan_page_uses_them(app) -> None:
-    import json
-    import re
-
     client = _signed_in(app)
     worker = client.get("/clerk/sw.js")
     assert worker.status_code == 200 and worker.mimetype == "text/javascript"
@@ -98,3 +98,43 @@ def test_without_javascript_the_form_posts_one_code_and_the_page_shows_the_resul
     shown = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert "EB 123 456 785 VN" in shown and "Không có ở bưu cục này" in shown and "✖" in shown
     assert client.get("/clerk/items/EB123456785VN").status_code == 404  # unknown here: not found, like another's
+
+
+def test_confirming_a_session_checks_both_passwords_and_the_record_prints_only_once_confirmed(app) -> None:
+    deps = app.extensions["postal_bridge"].deps
+    accounts.create_user(
+        deps, username="buucuc.khac", role="clerk", post_office_code="DEMO-HN-02", password=PASSWORD, full_name="Khác"
+    )
+    client = _signed_in(app)
+    token = form_token(client, "/clerk/handovers")
+    choice = {"csrf_token": token, "direction": "to_post", "agency_code": "HCC-HN"}
+    opened = client.post("/clerk/handovers", data=choice)
+    assert opened.status_code == 303
+    page = opened.headers["Location"]
+    session_id = page.rsplit("/", 1)[1]
+    assert client.get(page).status_code == 200
+    assert _signed_in(app, "buucuc.khac").get(page).status_code == 404  # another office's session
+
+    not_yet = client.get(f"{page}/bien-ban.pdf")
+    assert not_yet.status_code == 303 and not_yet.headers["Location"].endswith(page)
+
+    form = {
+        "csrf_token": token,
+        "clerk_name": "Lan",
+        "password": "sai mật khẩu rồi",
+        "agency_rep_name": "Hoa",
+        "agency_username": "hoa",
+        "agency_password": PASSWORD,
+    }
+    wrong_clerk = client.post(f"{page}/confirm", data=form)
+    assert wrong_clerk.status_code == 422 and "Mật khẩu của bạn không đúng" in wrong_clerk.get_data(as_text=True)
+    wrong_agency = client.post(f"{page}/confirm", data=form | {"password": PASSWORD, "agency_password": "không đúng"})
+    assert wrong_agency.status_code == 422
+    assert "cán bộ cơ quan không đúng" in wrong_agency.get_data(as_text=True)
+    nothing_scanned = client.post(f"{page}/confirm", data=form | {"password": PASSWORD})
+    assert nothing_scanned.status_code == 422
+    assert "Chưa quét bưu gửi nào" in nothing_scanned.get_data(as_text=True)
+    assert client.post(f"{page}/confirm", data=form | {"password": PASSWORD, "csrf_token": ""}).status_code == 400
+    with deps.uow() as uow:
+        clerk = clerk_caller(uow.users.by_username("buucuc.hk"))
+    assert handover_sessions.session_view(deps, clerk, session_id).session.state == "open"
