@@ -6,6 +6,7 @@ exactly once, the delivery outcomes on a phone. axe-core on every page; the scre
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -397,8 +398,27 @@ def test_outcomes_on_a_phone_delivered_and_failed_with_the_legal_reason(live, ne
 
 
 def test_another_offices_item_is_not_found(live, new_page, site) -> None:
-    _, (username, password), _ = site
+    w, (username, password), _ = site
+    (item,) = _at_office(w, 1)
+    code = w.code(item)
+    other = live.user("buucuc.minhxuan", "clerk", post_office_code="DEMO-TQ-01")
     page = new_page()
-    sign_in(page, username, password)
-    answer = page.goto(f"/clerk/items/{STRANGER}")
-    assert answer is not None and answer.status == 404
+    sign_in(page, *other)
+    for path in (f"/clerk/items/{code}", f"/clerk/items/{STRANGER}"):
+        answer = page.goto(path)
+        assert answer is not None and answer.status == 404, path
+    page.goto("/clerk/scan")
+    token = page.locator("input[name=csrf_token]").first.input_value()
+    scan = {
+        "client_event_id": str(uuid.uuid4()),
+        "code": code,
+        "mode": "arrive",
+        "scanned_at": "2026-01-01T08:00:00+07:00",
+    }
+    answer = page.request.post("/clerk/api/scans", data={"scans": [scan]}, headers={"X-CSRFToken": token})
+    assert answer.status == 200 and answer.json()["results"][0]["outcome"] == "unknown"
+    assert w.get(item).status == Status.PICKED_UP
+
+    own = new_page()
+    sign_in(own, username, password)
+    assert own.goto(f"/clerk/items/{code}").status == 200
