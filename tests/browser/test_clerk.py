@@ -413,7 +413,7 @@ def test_another_offices_item_is_not_found(live, new_page, site) -> None:
         "client_event_id": str(uuid.uuid4()),
         "code": code,
         "mode": "arrive",
-        "scanned_at": "2026-01-01T08:00:00+07:00",
+        "scanned_at": live.clock.now().isoformat(),
     }
     answer = page.request.post("/clerk/api/scans", data={"scans": [scan]}, headers={"X-CSRFToken": token})
     assert answer.status == 200 and answer.json()["results"][0]["outcome"] == "unknown"
