@@ -364,7 +364,12 @@ def test_outcomes_on_a_phone_delivered_and_failed_with_the_legal_reason(live, ne
 
     page = new_page(phone=True)
     sign_in(page, username, password)
-    _open(page, live, "/clerk")
+    _open(page, live, "/clerk/scan")
+    _scan(page, w.code(failed))  # one-handed: the same big input and buttons on a phone
+    assert _result(page, w.code(failed)).get_attribute("data-outcome") == "already_applied"  # past "arrive"
+    check_accessibility(page, "clerk-scan-phone")
+    screenshot(page, "buu-ta-quet-dien-thoai")
+    page.goto("/clerk")
     check_accessibility(page, "clerk-worklist")
     screenshot(page, "buu-ta-viec-hom-nay")
     page.get_by_role("link", name=w.code(delivered)).first.click()
