@@ -80,22 +80,17 @@ def scan_strings() -> dict[str, Any]:
     """What the scripts say, in the page's language (a JSON data block: not a script, allowed by the CSP)."""
     return {
         "headlines": {o.value: str(OUTCOME_HEADLINES[o]) for o in ScanOutcome},
-        "tones": {o.value: OUTCOME_TONE[o] for o in ScanOutcome},
         "icons": TONE_ICON,
         "waiting": _("Chờ đồng bộ"),
         "waiting_message": _("Đã lưu trên máy; sẽ gửi khi có mạng."),
         "bad_check_digit": _("Sai số kiểm tra của mã S10 %(code)s; hãy quét hoặc nhập lại.", code="{code}"),
-        "empty": _("Mã trống."),
-        "not_a_code": _("Không phải mã bưu gửi."),
         "sign_in_again": _("Phiên đăng nhập đã hết: hãy đăng nhập lại, các lần quét vẫn được giữ trên máy."),
-        "open_item": _("Mở bưu gửi"),
         "camera_starting": _("Đang bật camera…"),
         "camera_ready": _("Đưa mã vạch hoặc mã QR vào khung hình."),
         "camera_denied": _("Không bật được camera. Hãy cho phép dùng camera, hoặc nhập mã bằng tay."),
         "camera_unsupported": _("Trình duyệt này không đọc được mã vạch bằng camera; hãy dùng máy quét hoặc nhập mã."),
         "camera_read": _("Đã đọc: %(code)s", code="{code}"),
         "offline": _("Mất kết nối mạng: lần quét được lưu trên máy."),
-        "now": _("vừa xong"),
     }
 
 
