@@ -5,8 +5,9 @@
   bearer key or signature, carry no cookies, and are exempt.
 * Rate limits (Flask-Limiter) live in Redis so every gunicorn process counts together; when Redis is down they fall
   back to a per-process count rather than failing the page.
-* Content-Security-Policy allows only our own scripts and styles (and WebAssembly, for the vendored barcode reader),
-  no framing; ``Referrer-Policy: no-referrer`` so tracking links never leak in a Referer header.
+* Content-Security-Policy allows only our own scripts and styles, no framing (``CSP_WASM`` adds WebAssembly for
+  the clerk's scanning pages alone, which run the vendored barcode reader); ``Referrer-Policy: no-referrer`` so
+  tracking links never leak in a Referer header.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 CSP = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self' 'wasm-unsafe-eval'",
+        "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data: blob:",
         "media-src 'self' blob:",
@@ -35,6 +36,8 @@ CSP = "; ".join(
         "form-action 'self'",
     ]
 )
+# The clerk's scanning pages compile the vendored barcode reader (WebAssembly); no other page may.
+CSP_WASM = CSP.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)
 # Paths served by the JSON API and the machine webhooks: bearer keys or signatures, never cookies.
 MACHINE_PREFIXES = ("/api/", "/webhooks/")
 
