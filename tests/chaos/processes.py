@@ -290,13 +290,26 @@ class Cluster:
 
     @staticmethod
     def horse(worker: subprocess.Popen, timeout: float = 10) -> psutil.Process:
-        """The work-horse a forking rq worker runs its job in."""
-        kids = wait_until(lambda: psutil.Process(worker.pid).children(), timeout, "the rq work-horse")
-        return kids[0]
+        """The work-horse a forking rq worker runs its job in: the child that leads a process group of its own (rq's
+        horse calls ``setpgrp``; the worker's other child, rq's scheduler, stays in the worker's group)."""
+
+        def find() -> psutil.Process | None:
+            for kid in psutil.Process(worker.pid).children():
+                with contextlib.suppress(psutil.Error, ProcessLookupError):
+                    if os.getpgid(kid.pid) == kid.pid:
+                        return kid
+            return None
+
+        return wait_until(find, timeout, "the rq work-horse")
 
     @staticmethod
     def kill_group(proc: subprocess.Popen) -> None:
-        """SIGKILL a process and its children (worker and work-horse): nothing gets to clean up."""
+        """SIGKILL a process and every descendant (the worker, rq's scheduler and the work-horse, which sits in a
+        process group of its own): nothing gets to clean up."""
+        with contextlib.suppress(psutil.Error):
+            for kid in psutil.Process(proc.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    kid.kill()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
@@ -368,10 +381,23 @@ class Cluster:
         assert_invariants(snap)
         return snap
 
+    def strays(self) -> list[psutil.Process]:
+        """Every process still running for this cluster (found by its instance directory), orphans included."""
+        mine = str(self.tmp / "instance")
+        found = []
+        for p in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if p.pid != os.getpid() and p.environ().get("POSTAL_BRIDGE_INSTANCE_DIR") == mine:
+                    found.append(p)
+        return found
+
     def close(self) -> None:
         for _name, proc in self.procs:
             if proc.poll() is None:
                 self.kill_group(proc)
+        for stray in self.strays():  # e.g. a work-horse whose worker died first
+            with contextlib.suppress(psutil.Error):
+                stray.kill()
         self.fleet.close()
         self.web.stop()
         self.hook.stop()
