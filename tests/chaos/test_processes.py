@@ -154,7 +154,7 @@ def test_courier_hang_past_the_read_timeout_before_and_after_recording(cluster: 
     rng = random.Random(5)
     ids = [cluster.api.create(new_body(rng, "ghn")).json()["id"] for _ in range(2)]
     wait_until(lambda: cluster.creates_seen() == 2, 20, "both creates to reach the courier")
-    assert len(cluster.ledger()) == 1
+    wait_until(lambda: len(cluster.ledger()) == 1, 10, "the courier to record the second create")
     cluster.settle(timeout=45)
     for cid in ids:
         _assert_booked_once(cluster, cid)
