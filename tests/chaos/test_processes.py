@@ -47,6 +47,7 @@ def cluster(chaos_db: str, chaos_redis: EmbeddedRedis, tmp_path: Path) -> Iterat
         yield c
     finally:
         c.close()
+    assert not c.strays(), "a process of this test outlived it"
 
 
 def _book_row(c: Cluster, cid: str) -> dict:
@@ -188,6 +189,7 @@ def pg_proxy_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
             finally:
                 c.close()
                 proxy.close()
+            assert not c.strays(), "a process of this test outlived it"
     finally:
         redis.stop()
 
