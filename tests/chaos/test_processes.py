@@ -260,6 +260,8 @@ def test_f13_gunicorn_worker_killed_after_commit_before_the_response(cluster: Cl
         assert len(victims) == 1, (peers, victims)
         victims[0].kill()
         client.join(timeout=20)
+        assert master.poll() is None  # the master lives on and forks a replacement
+        wait_until(lambda: len(psutil.Process(master.pid).children()) == 3, 20, "gunicorn to replace its worker")
         assert answers == [None]  # the client got no answer: the connection died with the worker
         proxy.cut()
         proxy.release()
