@@ -67,5 +67,11 @@ i18n: $(VENV)/.installed-run
 openapi: $(VENV)/.installed-run
 	$(VENV)/bin/postal-bridge openapi --output docs/openapi.json
 
+# Every baseline and product figure of issue 8 on SQLite and PostgreSQL (POSTAL_BRIDGE_TEST_DATABASE_URL, else the local
+# server); results in benchmarks/results/<date>.json and .md. BENCH_ARGS="--quick" or "--database sqlite" narrows it.
+BENCH_ARGS ?= --database both
+bench: $(VENV)/.installed-test
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache *.egg-info

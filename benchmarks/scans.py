@@ -33,66 +33,20 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+from benchmarks.fixtures import OFFICE, Seed
 from postal_bridge.bootstrap import build
 from postal_bridge.config import Settings
-from postal_bridge.domain import s10
-from postal_bridge.domain.address import Address, Party
-from postal_bridge.domain.consignment import Consignment, DossierLink, Parcel, Source
-from postal_bridge.domain.phone import Phone
-from postal_bridge.domain.post_offices import PostOffice
 from postal_bridge.domain.scans import ScanInput
-from postal_bridge.domain.status import Kind, Status
-from postal_bridge.services import agencies, scans
+from postal_bridge.domain.status import Status
+from postal_bridge.services import scans
 from postal_bridge.services.clerk_scope import ClerkCaller
 from postal_bridge.storage import tables as t
 from postal_bridge.storage.migrate import upgrade
 
-OFFICE = "BENCH-01"
-
 
 def _seed(container, items: int) -> tuple[ClerkCaller, list[str]]:
-    deps = container.deps
-    agency = agencies.register_agency(
-        deps,
-        code="HCC-BENCH",
-        name="Trung tâm Phục vụ hành chính công (benchmark)",
-        phone="02438253536",
-        line="Số 1",
-        ward_code="00004",
-        province_code="01",
-    )
-    key = agencies.create_api_key(deps, agency_code="HCC-BENCH", name="b", callback_url="http://127.0.0.1:9/cb").key
-    deps.post_offices.upsert(
-        PostOffice(OFFICE, "Bưu cục benchmark", "Số 2", "00004", "01", 21.037, 105.836, "", frozenset({"00004"}))
-    )
-    start = datetime.now(UTC) - timedelta(days=1)
-    codes = []
-    with deps.uow() as uow:
-        for i in range(items):
-            code = s10.make("ZZ", 10_000_000 + i)
-            c = Consignment.register(
-                initial=Status.REQUESTED,
-                occurred_at=start,
-                actor="bench",
-                id=str(uuid.uuid4()),
-                agency_id=agency.id,
-                api_key_id=key.id,
-                kind=Kind.RETURN,
-                carrier="vnpost",
-                service="standard",
-                dossier=DossierLink(code="000.00.12.H56-261115-0007"),
-                citizen=Party("Nguyễn Thị Hằng", Phone("+84912345678"), Address("Số 12", "00004", "01")),
-                parcel=Parcel(weight_g=250, contents="Kết quả"),
-                tracking_token=uuid.uuid4().hex[:11],
-                post_office_code=OFFICE,
-            )
-            c.mark_booked(tracking_code=code, carrier_ref=code, occurred_at=start)
-            c.transition(Status.PICKED_UP, occurred_at=start, source=Source.SCAN, actor="bench")
-            c.new_events.clear()
-            uow.consignments.add(c)
-            codes.append(code)
-        uow.commit()
-    return ClerkCaller("u-bench", "bench.clerk", OFFICE), codes
+    seed = Seed(container.deps, callback_url="http://127.0.0.1:9/cb")
+    return seed.clerk, seed.items(items, status=Status.PICKED_UP)
 
 
 def _run(container, clerk, events: list[ScanInput], batch: int) -> float:

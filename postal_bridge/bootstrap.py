@@ -196,6 +196,7 @@ def build(
         jobs = RqJobQueue(container.redis) if settings.redis_url else _NoQueue()
     container.deps = Deps(
         uow=uow,
+        read_uow=lambda: SqlUnitOfWork(engine, readonly=True),
         clock=clock,
         carriers=registry,
         labels=PdfLabelRenderer(),

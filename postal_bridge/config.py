@@ -63,7 +63,7 @@ class Settings:
     sms_max_per_day: int = 5  # messages per phone number per 24 hours (one-time codes aside)
     # Rate limits (Flask-Limiter notation, counted in Redis across web processes; see postal_bridge/ratelimits.py).
     rate_limit_login: str = "30 per minute; 200 per hour"  # sign-in attempts per client address
-    rate_limit_api_create: str = "120 per minute; 3000 per hour"  # POST /api/v1/consignments per API key
+    rate_limit_api_create: str = "1200 per minute; 40000 per hour"  # POST /api/v1/consignments per API key
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -13,6 +13,14 @@ from workers.queues import QUEUES, RqJobQueue
 
 def run(c: Container, *, simple: bool = False, burst: bool = False) -> bool:
     runtime.install(c)
+    # Import every outbox handler once here: a forking worker's job children would otherwise each import them (and
+    # reportlab, phonenumbers, the courier adapters) afresh, about half a second per job.
+    from postal_bridge.bootstrap import CARRIERS, carrier_class
+    from postal_bridge.services import booking, labels, notify, outbox, sms, tracking  # noqa: F401
+
+    for code in CARRIERS:
+        carrier_class(code)
+
     # A forking worker's job children must not reuse the parent's pooled database connections.
     os.register_at_fork(after_in_child=lambda: c.engine.dispose(close=False))
     q = RqJobQueue(c.redis)

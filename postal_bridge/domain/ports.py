@@ -147,6 +147,12 @@ class ConsignmentRepository(Protocol):
         """The consignment a courier reference belongs to (tracking code, or our client reference)."""
         ...
 
+    def find_ids(
+        self, carrier: str, *, tracking_codes: Sequence[str], client_refs: Sequence[str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """``find_id`` for a whole push at once: (tracking code → id, client reference → id), newest first."""
+        ...
+
     def due_for_poll(self, *, carriers: Sequence[str], now: datetime, limit: int) -> list[str]: ...
 
     def poll_failures(self, consignment_id: str) -> int: ...
@@ -159,9 +165,23 @@ class CarrierEventRepository(Protocol):
 
     def add_if_new(self, event: TrackingEvent, *, consignment_id: str | None, received_at: datetime) -> bool: ...
 
+    def add_many_if_new(
+        self, events: Sequence[tuple[TrackingEvent, str | None]], *, received_at: datetime
+    ) -> list[bool]:
+        """``add_if_new`` for (event, consignment id) pairs in one go; whether each was new (in the order given)."""
+        ...
+
     def pending(self, consignment_id: str) -> list[tuple[int, TrackingEvent]]: ...
 
+    def pending_many(self, consignment_ids: Sequence[str]) -> dict[str, list[tuple[int, TrackingEvent]]]:
+        """``pending`` for several consignments at once (those without pending events are left out)."""
+        ...
+
     def settle(self, event_id: int, *, applied: bool) -> None: ...
+
+    def settle_many(self, settled: Sequence[tuple[int, bool]]) -> None:
+        """``settle`` for (event id, applied) pairs."""
+        ...
 
     def adopt(self, carrier: str, carrier_ref: str, consignment_id: str) -> int:
         """Attach events that arrived before we knew the tracking code; returns how many."""

@@ -158,41 +158,7 @@ def sign_in(deps: Deps, username: str, password: str, *, client: str = "") -> Si
     now = deps.clock.now()
     name = nfc(username or "").strip().lower()[:64]
     with deps.uow() as uow:
-        user = uow.users.by_username(name) if name else None
-        if user is None or not user.active:
-            deps.passwords.verify(_dummy_hash(deps), password or "")
-            _audit(uow, deps, f"anonymous:{client}", "auth.sign_in_failed", f"username:{name}", reason="unknown")
-            uow.commit()
-            raise Unauthorized(SIGN_IN_FAILED)
-        if user.locked_until is not None and user.locked_until > now:
-            _audit(uow, deps, f"user:{user.username}", "auth.sign_in_failed", f"user:{user.id}", reason="locked")
-            uow.commit()
-            raise Unauthorized(SIGN_IN_FAILED)
-        if not deps.passwords.verify(user.password_hash, password or ""):
-            before = {"failed_logins": user.failed_logins}
-            user.failed_logins += 1
-            locked = user.failed_logins >= MAX_FAILURES
-            if locked:
-                user.locked_until = now + LOCKOUT
-                user.failed_logins = 0
-            uow.users.save(user)
-            _audit(
-                uow,
-                deps,
-                f"user:{user.username}",
-                "auth.locked" if locked else "auth.sign_in_failed",
-                f"user:{user.id}",
-                reason="password",
-                client=client,
-                before=before,
-                after={"failed_logins": user.failed_logins, "locked_until": _iso(user.locked_until)},
-            )
-            uow.commit()
-            raise Unauthorized(SIGN_IN_FAILED)
-        if deps.passwords.needs_rehash(user.password_hash):
-            user.password_hash = deps.passwords.hash(password)
-        user.failed_logins = 0
-        user.locked_until = None
+        user = _checked(uow, deps, uow.users.by_username(name) if name else None, name, password, client)
         user.last_login_at = now
         uow.users.save(user)
         token = secrets.token_urlsafe(32)
@@ -208,6 +174,82 @@ def sign_in(deps: Deps, username: str, password: str, *, client: str = "") -> Si
         _audit(uow, deps, f"user:{user.username}", "auth.signed_in", f"user:{user.id}", client=client)
         uow.commit()
     return SignedIn(user=user, token=token)
+
+
+def _checked(
+    uow, deps: Deps, user: User | None, name: str, password: str, client: str, *, purpose: str = "sign_in"
+) -> User:
+    """The user when ``password`` is theirs and the account is active and not locked; otherwise the failure is
+    audited and committed, counts towards the lockout, and raises the same ``Unauthorized`` whatever went wrong.
+    On success the failure count is reset (saved, not committed: the caller commits with its own changes)."""
+    now = deps.clock.now()
+    failed = f"auth.{purpose}_failed"
+    if user is None or not user.active:
+        deps.passwords.verify(_dummy_hash(deps), password or "")
+        _audit(uow, deps, f"anonymous:{client}", failed, f"username:{name}", reason="unknown")
+        uow.commit()
+        raise Unauthorized(SIGN_IN_FAILED)
+    if user.locked_until is not None and user.locked_until > now:
+        _audit(uow, deps, f"user:{user.username}", failed, f"user:{user.id}", reason="locked")
+        uow.commit()
+        raise Unauthorized(SIGN_IN_FAILED)
+    if not deps.passwords.verify(user.password_hash, password or ""):
+        before = {"failed_logins": user.failed_logins}
+        user.failed_logins += 1
+        locked = user.failed_logins >= MAX_FAILURES
+        if locked:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+        uow.users.save(user)
+        _audit(
+            uow,
+            deps,
+            f"user:{user.username}",
+            "auth.locked" if locked else failed,
+            f"user:{user.id}",
+            reason="password",
+            client=client,
+            before=before,
+            after={"failed_logins": user.failed_logins, "locked_until": _iso(user.locked_until)},
+        )
+        uow.commit()
+        raise Unauthorized(SIGN_IN_FAILED)
+    if deps.passwords.needs_rehash(user.password_hash):
+        user.password_hash = deps.passwords.hash(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    uow.users.save(user)
+    return user
+
+
+def confirm_identity(deps: Deps, user: User, password: str, *, client: str = "", purpose: str = "") -> None:
+    """A signed-in person proves again it is them before a binding act (a clerk signing a Biên bản giao nhận): their
+    own password, checked with the same lockout as signing in. ``Unauthorized`` when it is not right; audited."""
+    with deps.uow() as uow:
+        fresh = _checked(uow, deps, uow.users.get(user.id), user.username, password, client, purpose="identity")
+        _audit(uow, deps, f"user:{fresh.username}", "auth.identity_confirmed", f"user:{fresh.id}", purpose=purpose)
+        uow.commit()
+
+
+def countersign(deps: Deps, username: str, password: str, *, client: str = "", purpose: str = "") -> Caller:
+    """Another person confirms on this device with their own credentials, without signing in here: the agency's
+    counter staff co-signing a clerk's handover. Returns them as a ``Caller`` of their agency; ``Unauthorized`` (the
+    sign-in message) for wrong credentials or an account that does not act for an agency. No session is opened."""
+    name = nfc(username or "").strip().lower()[:64]
+    with deps.uow() as uow:
+        user = _checked(
+            uow, deps, uow.users.by_username(name) if name else None, name, password, client, purpose="countersign"
+        )
+        if user.role not in (Role.COUNTER, Role.ADMIN) or user.agency_id is None:
+            uow.commit()
+            raise Unauthorized("This account does not act for an agency.")
+        agency = uow.agencies.get(user.agency_id)
+        if agency is None:
+            uow.commit()
+            raise Unauthorized("This account's agency no longer exists.")
+        _audit(uow, deps, f"user:{user.username}", "auth.countersigned", f"user:{user.id}", purpose=purpose)
+        uow.commit()
+    return Caller(agency=agency, user=user)
 
 
 _DUMMY_HASHES: dict[int, str] = {}

@@ -226,7 +226,7 @@ def authenticate(deps: Deps, raw_key: str | None) -> Caller:
     """The caller behind a bearer key; any failure is the same ``Unauthorized`` so keys cannot be probed."""
     if not raw_key:
         raise Unauthorized("Missing API key: send `Authorization: Bearer <api_key>`.")
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         key = uow.api_keys.by_hash(hash_key(raw_key))
         if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, hash_key(raw_key)):
             raise Unauthorized("The API key is unknown or revoked.")

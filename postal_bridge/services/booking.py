@@ -6,6 +6,7 @@ consignment and booking attempt, and any attempt after the first looks the order
 
 from __future__ import annotations
 
+from postal_bridge.domain.alerts import Alert
 from postal_bridge.domain.carriers import (
     CarrierAddress,
     CarrierError,
@@ -22,8 +23,10 @@ from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.status import Kind, Status
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.effects import add_outbox, record_effects
-from postal_bridge.services.outbox import GiveUp, RetryLater, complete, handles
+from postal_bridge.services.outbox import GiveUp, RetryLater, complete, handles, on_dead
 from postal_bridge.services.tracking import fold
+
+BOOKING_DEAD = "booking_dead"  # alert kind: a booking dead-lettered after its retry budget
 
 
 def _party_address(uow: UnitOfWork, *, name: str, phone: str, line: str, ward_code: str) -> CarrierAddress:
@@ -148,6 +151,23 @@ def _book_once(adapter, request: ConsignmentRequest, *, first_attempt: bool) -> 
         return exc
 
 
+@on_dead(OutboxKind.BOOK)
+def booking_given_up(uow: UnitOfWork, deps: Deps, item: OutboxItem, reason: str) -> None:
+    """A booking past its retry budget leaves the consignment ``requested`` with nothing left to move it: say so."""
+    uow.alerts.raise_once(
+        Alert(
+            at=deps.clock.now(),
+            kind=BOOKING_DEAD,
+            subject=f"consignment:{item.consignment_id}",
+            message=(
+                f"Booking consignment {item.consignment_id} with the courier was given up after {item.attempts} "
+                f"attempts ({reason[:300]}). It stays 'requested'. If a create went unanswered the courier may "
+                "hold the order: check with the courier before cancelling or booking again."
+            ),
+        )
+    )
+
+
 @handles(OutboxKind.CANCEL_WITH_CARRIER)
 def cancel_with_carrier(deps: Deps, item: OutboxItem) -> list[int]:
     with deps.uow() as uow:
@@ -170,10 +190,10 @@ def cancel_with_carrier(deps: Deps, item: OutboxItem) -> list[int]:
 
 
 def adopt_orphans(deps: Deps, carrier: str, tracking_code: str, consignment_id: str) -> None:
-    """Courier events pushed before our booking committed are attached to the consignment and folded now."""
+    """Courier events pushed before our booking committed are folded now: those matched by nothing yet (attached by
+    tracking code) and those matched by our reference that waited for the booking (``tracking.fold``)."""
     with deps.uow() as uow:
-        if not uow.carrier_events.adopt(carrier, tracking_code, consignment_id):
-            return
+        uow.carrier_events.adopt(carrier, tracking_code, consignment_id)
         _, ids, _ = fold(uow, deps, consignment_id)
         uow.commit()
     deps.wake(ids)

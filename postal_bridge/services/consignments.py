@@ -56,14 +56,20 @@ def create_consignment(
     fingerprint: str,
     render: Callable[[Consignment], str],
 ) -> StoredResponse:
-    """Validate, claim the Idempotency-Key, store consignment + outbox rows + the response in one transaction."""
+    """Validate, claim the Idempotency-Key, store consignment + outbox rows + the response in one transaction.
+
+    A retry of a request already done (same key, same body) is answered from the stored response by one read, before
+    any validation or write: replays cost a lookup, and never queue behind writers for the database's write lock."""
+    done = _stored_response(deps, caller.principal_id, idempotency_key, fingerprint)
+    if done is not None:
+        return done
     consignment = _build(deps, caller, cmd)  # raises ValidationFailed before anything is stored
     replay, claimed_at = _claim_key(deps, caller.principal_id, idempotency_key, fingerprint)
     if replay:
         return replay
     try:
         now = deps.clock.now()
-        with deps.uow() as uow:
+        with deps.reader() as uow:
             ward = uow.units.ward(consignment.citizen.address.ward_code)
         assert ward is not None  # validated in _build
         enrich(deps, consignment, caller.agency, ward, now=now)
@@ -93,6 +99,15 @@ def create_consignment(
         raise
     deps.wake(ids)
     return StoredResponse(status=201, body=body, replayed=False)
+
+
+def _stored_response(deps: Deps, principal_id: str, key: str, fingerprint: str) -> StoredResponse | None:
+    with deps.reader() as uow:
+        existing = uow.idempotency.get(principal_id, key)
+    if existing is None or existing.state != "done" or existing.fingerprint != fingerprint:
+        return None  # new, in flight or another body: the full path below decides
+    assert existing.response_status is not None and existing.response_body is not None
+    return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
 
 
 def _claim_key(deps: Deps, principal_id: str, key: str, fingerprint: str) -> tuple[StoredResponse | None, datetime]:
@@ -173,7 +188,7 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
         if converted:
             ward_code, province_code, line, address_status, legacy_text = converted
     address = Address(line=nfc(line), ward_code=ward_code, province_code=province_code)
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         ward = uow.units.ward(ward_code)
     for field, messages in validate_address_codes(address, ward).items():
         for m in messages:

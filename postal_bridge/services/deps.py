@@ -63,6 +63,13 @@ class Deps:
     sms_brandname: str = ""  # the registered brandname; also the default sender in front of each message
     sms_callback_secret: str = ""  # the secret path segment of delivery-report callbacks; "" accepts none
     sms_max_per_day: int = 5  # messages (one-time codes aside) per phone number per 24 hours
+    # Read-only units of work for lookups (on SQLite they begin DEFERRED and never take the write lock, so reads in
+    # one process do not queue behind another process's writes). None: ``uow`` serves reads too (tests' fakes).
+    read_uow: Callable[[], UnitOfWork] | None = None
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work for reads only (it cannot commit)."""
+        return self.read_uow() if self.read_uow is not None else self.uow()
 
     def tracking_url(self, token: str) -> str:
         return f"{self.public_base_url.rstrip('/')}/t/{token}"

@@ -30,6 +30,7 @@ from postal_bridge.domain.text import nfc
 from postal_bridge.services.clerk_scope import ClerkCaller, Summaries
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.handovers import MAX_ITEMS, record_handover
+from postal_bridge.services.labels import Printed, handover_content
 
 MAX_NAME = 200
 MAX_NOTE = 500
@@ -313,6 +314,19 @@ def cancel_session(deps: Deps, caller: ClerkCaller, session_id: str) -> Handover
     return closed
 
 
+def session_pdf(deps: Deps, caller: ClerkCaller, session_id: str) -> Printed:
+    """The Biên bản giao nhận of a confirmed session, for the clerk who held it (the same PDF as
+    ``GET /api/v1/handovers/<id>.pdf``). An open or cancelled session has no record yet: ``Conflict``."""
+    with deps.uow() as uow:
+        session = _own(uow, caller, session_id)
+        if session.state != SessionState.CONFIRMED or session.handover_id is None:
+            raise Conflict("Phiên bàn giao chưa được hai bên xác nhận; chưa có biên bản để in.")
+        handover = uow.handovers.get(session.handover_id, agency_id=session.agency_id)
+        assert handover is not None
+        content = handover_content(uow, deps, handover)
+    return Printed(deps.labels.render_handover(content), "application/pdf", f"bien-ban-{handover.id}.pdf")
+
+
 def _audit(
     uow: UnitOfWork,
     caller: ClerkCaller,
@@ -346,5 +360,6 @@ __all__ = [
     "confirm_session",
     "open_session",
     "open_sessions",
+    "session_pdf",
     "session_view",
 ]

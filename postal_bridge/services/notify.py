@@ -30,7 +30,7 @@ ENDPOINT_DISABLED = "endpoint disabled"
 
 @handles(OutboxKind.NOTIFY_DOSSIER)
 def deliver(deps: Deps, item: OutboxItem) -> list[int]:
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         key = uow.api_keys.get(item.payload["api_key_id"])
     if key is None or key.revoked_at is not None or not key.callback_url:
         raise GiveUp("the API key's callback endpoint was removed or revoked")

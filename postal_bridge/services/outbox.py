@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from postal_bridge.domain.model import OutboxItem, OutboxKind
+from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.services.deps import Deps
 
 log = logging.getLogger("postal_bridge.outbox")
@@ -35,12 +36,24 @@ class LeaseLost(Exception):
 
 
 Handler = Callable[[Deps, OutboxItem], list[int]]
+DeadHook = Callable[[UnitOfWork, Deps, OutboxItem, str], None]
 _HANDLERS: dict[OutboxKind, Handler] = {}
+_ON_DEAD: dict[OutboxKind, DeadHook] = {}
 
 
 def handles(kind: OutboxKind) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         _HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def on_dead(kind: OutboxKind) -> Callable[[DeadHook], DeadHook]:
+    """Register what else must happen, in the dead-lettering transaction, when an item of ``kind`` is given up."""
+
+    def register(fn: DeadHook) -> DeadHook:
+        _ON_DEAD[kind] = fn
         return fn
 
     return register
@@ -75,7 +88,7 @@ def process(deps: Deps, item_id: int) -> str:
         log.exception("outbox item failed", extra={"outbox_id": item.id, "kind": item.kind.value})
         outcome = _retry(deps, item, f"{type(exc).__name__}: {exc}"[:500], None)
     if outcome in ("done", "dead") and item.ordering_key:
-        with deps.uow() as uow:
+        with deps.reader() as uow:
             nxt = uow.outbox.next_in_group(item.ordering_key)
         if nxt is not None:
             wake.append(nxt)
@@ -118,7 +131,9 @@ def _retry(deps: Deps, item: OutboxItem, reason: str, after: int | None) -> str:
 def _dead(deps: Deps, item: OutboxItem, reason: str) -> str:
     with deps.uow() as uow:
         assert item.id is not None
-        uow.outbox.dead(item.id, attempt=item.attempts, now=deps.clock.now(), error=reason)
+        hook = _ON_DEAD.get(item.kind)
+        if uow.outbox.dead(item.id, attempt=item.attempts, now=deps.clock.now(), error=reason) and hook:
+            hook(uow, deps, item, reason)
         uow.commit()
     log.error("outbox item dead-lettered", extra={"outbox_id": item.id, "kind": item.kind.value, "reason": reason})
     return "dead"
@@ -126,7 +141,7 @@ def _dead(deps: Deps, item: OutboxItem, reason: str) -> str:
 
 def relay_due(deps: Deps, *, limit: int = 1000) -> int:
     """Enqueue every item that is due or whose lease expired. Safe to run anywhere, any number of times."""
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         ids = uow.outbox.due(now=deps.clock.now(), limit=limit)
     deps.wake(ids)
     return len(ids)

@@ -356,7 +356,7 @@ def lookup(deps: Deps, caller: ClerkCaller, code: str) -> ScanResult:
         parsed = parse_code(code)
     except CodeError as exc:
         return ScanResult(client_event_id="", outcome=ScanOutcome.INVALID_CODE, message=str(exc))
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         tokens = [parsed.value] if parsed.kind == "token" else []
         found = uow.clerk_scope.find(caller.post_office_code, codes=[] if tokens else list(parsed.forms), tokens=tokens)
         keys = ["token:" + parsed.value] if tokens else list(parsed.forms)

@@ -20,13 +20,13 @@ from postal_bridge.domain.carriers import (
     NotSupported,
     TrackingEvent,
 )
-from postal_bridge.domain.consignment import Source
+from postal_bridge.domain.consignment import Consignment, Source
 from postal_bridge.domain.model import OutboxItem, OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
-from postal_bridge.domain.status import TERMINAL, Status, implied_path
+from postal_bridge.domain.status import TERMINAL, TRANSITIONS, Kind, Status, implied_path
 from postal_bridge.services.citizen_contacts import record_postman_contact
 from postal_bridge.services.deps import Deps
-from postal_bridge.services.effects import add_outbox, record_effects
+from postal_bridge.services.effects import record_effects, record_effects_many
 from postal_bridge.services.geography import set_deadline
 from postal_bridge.services.outbox import complete, handles
 
@@ -53,7 +53,7 @@ def poll_due(deps: Deps, *, limit: int = 500) -> int:
 
 def poll_consignment(deps: Deps, consignment_id: str) -> int:
     """Ask the courier for this consignment's events and apply the new ones. Returns how many changed status."""
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         c = uow.consignments.get(consignment_id)
     if c is None or c.status in TERMINAL or not c.tracking_code:
         return 0
@@ -103,14 +103,61 @@ def _keep_postman(uow: UnitOfWork, consignment_id: str, e: TrackingEvent) -> Non
 
 
 def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[int], bool]:
-    """Apply the consignment's unprocessed events in time order. Returns (applied, outbox ids, needs a confirm poll)."""
-    c = uow.consignments.get(consignment_id)
+    """Apply the consignment's unprocessed events in time order. Returns (applied, outbox ids, needs a confirm poll).
+
+    A pushed event that cannot follow the current status yet, but could once the steps before it arrive (pushes
+    overtaking each other, or news of an order whose booking we have not confirmed yet), stays unprocessed: the fold
+    that brings the missing steps applies it. Only an event that can never apply (older than the last change, a move
+    backwards, a status we do not map) is settled as not applied.
+    """
     pending = uow.carrier_events.pending(consignment_id)
-    if c is None or not pending:
+    if not pending:
         return 0, [], False
+    c = uow.consignments.get(consignment_id)
+    if c is None:
+        return 0, [], False
+    applied, confirm, settled = _fold_events(deps, c, pending)
+    for event_id, ok in settled:
+        uow.carrier_events.settle(event_id, applied=ok)
+    uow.consignments.save(c)
+    return applied, record_effects(uow, c, now=deps.clock.now(), deps=deps), confirm
+
+
+def fold_many(uow: UnitOfWork, deps: Deps, consignment_ids: Sequence[str]) -> tuple[int, list[int], list[str]]:
+    """``fold`` for the consignments of one courier push, in a fixed number of statements whatever their number.
+
+    Returns (events applied, outbox ids, consignments that need a confirming poll)."""
+    consignments = uow.consignments.get_many(consignment_ids)
+    pending = uow.carrier_events.pending_many(list(consignments))
+    applied = 0
+    confirm: list[str] = []
+    settled: list[tuple[int, bool]] = []
+    changed = []
+    for cid, c in consignments.items():
+        events = pending.get(cid)
+        if not events:
+            continue
+        n, needs_poll, done = _fold_events(deps, c, events)
+        applied += n
+        settled += done
+        changed.append(c)
+        if needs_poll:
+            confirm.append(cid)
+    uow.carrier_events.settle_many(settled)
+    uow.consignments.save_many(changed)
+    return applied, record_effects_many(uow, changed, now=deps.clock.now(), deps=deps), confirm
+
+
+def _fold_events(
+    deps: Deps, c: Consignment, pending: Sequence[tuple[int, TrackingEvent]]
+) -> tuple[int, bool, list[tuple[int, bool]]]:
+    """Move ``c`` through its pending events (in time order); returns (applied, confirm poll, (event id, applied))."""
     applied = 0
     confirm = False
+    settled: list[tuple[int, bool]] = []
     last_change = c.events[-1].occurred_at if c.events else c.created_at
+    if c.status == Status.REQUESTED:
+        last_change = _booked_by_courier(c, pending, last_change, deps.clock.now())
     for event_id, e in pending:
         target = CONSIGNMENT_STATUS_FOR.get(e.status)
         if e.status == CourierStatus.UNKNOWN:
@@ -130,6 +177,14 @@ def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[in
         ok = path is not None
         if ok and e.provisional and target in TERMINAL:
             ok, confirm = False, True  # only the courier's confirmed state may finish a consignment
+        elif (
+            not ok
+            and target is not None
+            and e.source == "webhook"
+            and e.occurred_at >= last_change
+            and _reachable(c.kind, c.status, target)
+        ):
+            continue  # ahead of steps still to come: keep it pending for the fold that brings them
         if ok:
             assert path is not None
             for step in path:  # a courier that reports only its current state skips steps we must still record
@@ -146,43 +201,104 @@ def fold(uow: UnitOfWork, deps: Deps, consignment_id: str) -> tuple[int, list[in
             applied += 1
             if Status.PICKED_UP in path:  # the post accepted the item: J is now known for certain
                 set_deadline(deps, c, e.occurred_at)
-        uow.carrier_events.settle(event_id, applied=ok)
-    uow.consignments.save(c)
-    return applied, record_effects(uow, c, now=deps.clock.now(), deps=deps), confirm
+        settled.append((event_id, ok))
+    return applied, confirm, settled
+
+
+def _booked_by_courier(c, pending, last_change, now):
+    """News from the courier about an order under our reference is proof that it has our booking, even when the
+    answer to our create was lost and the courier offers no lookup (VNPost donhang refuses the re-create as a
+    duplicate and never names the order): book the consignment with the courier's code before applying the news."""
+    ref = next((e.carrier_ref for _, e in pending if e.carrier_ref), None)
+    if not ref:
+        return last_change
+    first = min(e.occurred_at for _, e in pending)
+    at = max(last_change, min(first, now))
+    c.mark_booked(tracking_code=ref, carrier_ref=ref, occurred_at=at)
+    log.warning(
+        "booking confirmed by the courier's own news of the order", extra={"consignment_id": c.id, "carrier": c.carrier}
+    )
+    return at
+
+
+def _reachable(kind: Kind, current: Status, target: Status) -> bool:
+    """Whether ``target`` can still be reached from ``current`` by allowed moves (one or more)."""
+    frontier, seen = [current], {current}
+    while frontier:
+        for nxt in TRANSITIONS[kind].get(frontier.pop(), frozenset()):
+            if nxt == target:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return False
 
 
 @handles(OutboxKind.APPLY_TRACKING)
 def apply_tracking(deps: Deps, item: OutboxItem) -> list[int]:
-    """Fold events that a webhook stored (the webhook answered the courier before any of this ran)."""
+    """Fold events that a webhook stored (the webhook answered the courier before any of this ran).
+
+    One item folds one consignment, or (``payload["consignment_ids"]``) every consignment of one batch push."""
+    batch = item.payload.get("consignment_ids")
     with deps.uow() as uow:
-        _, ids, confirm = fold(uow, deps, item.consignment_id or "")
+        if batch:
+            _, ids, confirm = fold_many(uow, deps, batch)
+        else:
+            _, ids, needs_poll = fold(uow, deps, item.consignment_id or "")
+            confirm = [item.consignment_id] if needs_poll and item.consignment_id else []
         complete(uow, item, deps)
         uow.commit()
-    if confirm and item.consignment_id:
-        deps.jobs.enqueue_poll([item.consignment_id])
+    if confirm:
+        deps.jobs.enqueue_poll(confirm)
     return ids
 
 
 def store_inbound(uow: UnitOfWork, deps: Deps, carrier: str, events: Sequence[TrackingEvent]) -> list[int]:
-    """Store pushed events against their consignments and queue one fold per consignment; orphans wait for adoption."""
+    """Store pushed events against their consignments and queue their fold; orphans wait for adoption.
+
+    A push of many events costs a fixed number of statements: the consignments are looked up by tracking code and
+    client reference at once and the new events inserted together. A push that touches one consignment queues its
+    fold (in order behind that consignment's earlier folds); one that touches several queues a single fold of all of
+    them, applied in one transaction by ``fold_many``."""
     now = deps.clock.now()
-    touched: dict[str, None] = {}
-    for e in events:
-        cid = uow.consignments.find_id(carrier, tracking_code=e.carrier_ref) or (
-            uow.consignments.find_id(carrier, client_ref=e.client_ref or e.carrier_ref)
-            if (e.client_ref or e.carrier_ref)
-            else None
-        )
-        if uow.carrier_events.add_if_new(e, consignment_id=cid, received_at=now) and cid:
-            touched[cid] = None
+    by_code, by_ref = uow.consignments.find_ids(
+        carrier,
+        tracking_codes=[e.carrier_ref for e in events],
+        client_refs=[e.client_ref or e.carrier_ref for e in events],
+    )
+    pairs = [
+        (e, (by_code.get(e.carrier_ref) if e.carrier_ref else None) or by_ref.get(e.client_ref or e.carrier_ref))
+        for e in events
+    ]
+    fresh = uow.carrier_events.add_many_if_new(pairs, received_at=now)
+    seen: dict[str, None] = {}
+    for (e, cid), new in zip(pairs, fresh, strict=True):
+        if new and cid:
+            seen[cid] = None
             _keep_postman(uow, cid, e)
-    ids = []
-    for cid in touched:
-        ids.append(
-            add_outbox(
-                uow, OutboxKind.APPLY_TRACKING, now=now, consignment_id=cid, payload={}, ordering_key=f"fold:{cid}"
+    touched = list(seen)
+    if len(touched) > 1:  # one fold for the whole push (folds are idempotent: a concurrent one only retries)
+        items = [
+            OutboxItem(
+                kind=OutboxKind.APPLY_TRACKING,
+                payload={"consignment_ids": touched},
+                created_at=now,
+                next_attempt_at=now,
             )
-        )
-        # Fresh news from the courier: the polling safety net can wait a full interval.
-        uow.consignments.schedule_poll([cid], next_at=now + timedelta(seconds=deps.poll_interval_seconds))
-    return ids
+        ]
+    else:
+        items = [
+            OutboxItem(
+                kind=OutboxKind.APPLY_TRACKING,
+                payload={},
+                created_at=now,
+                next_attempt_at=now,
+                consignment_id=cid,
+                ordering_key=f"fold:{cid}",
+            )
+            for cid in touched
+        ]
+    uow.outbox.add_many(items)
+    if touched:  # fresh news from the courier: the polling safety net can wait a full interval
+        uow.consignments.schedule_poll(touched, next_at=now + timedelta(seconds=deps.poll_interval_seconds))
+    return [item.id for item in items if item.id is not None]

@@ -258,6 +258,25 @@ class SqlConsignmentRepository(_Repo):
             return None
         return self.conn.execute(select(_C.c.id).where(*cond).order_by(_C.c.created_at.desc()).limit(1)).scalar()
 
+    def find_ids(
+        self, carrier: str, *, tracking_codes: Sequence[str], client_refs: Sequence[str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        by_code: dict[str, str] = {}
+        by_ref: dict[str, str] = {}
+        for column, wanted, out in (
+            (_C.c.tracking_code, tracking_codes, by_code),
+            (_C.c.client_ref, client_refs, by_ref),
+        ):
+            values = sorted({v for v in wanted if v})
+            for start in range(0, len(values), 500):
+                rows = self.conn.execute(
+                    select(column, _C.c.id)
+                    .where(_C.c.carrier == carrier, column.in_(values[start : start + 500]))
+                    .order_by(_C.c.created_at)  # the newest wins, as in find_id
+                )
+                out.update({value: cid for value, cid in rows})
+        return by_code, by_ref
+
     def due_for_poll(self, *, carriers: Sequence[str], now: datetime, limit: int) -> list[str]:
         q = (
             select(_C.c.id)
@@ -366,7 +385,8 @@ class SqlConsignmentRepository(_Repo):
         )
         self._loaded_versions[c.id] = c.version
         self._stored_seq[c.id] = events[-1].seq if events else 0
-        self._written[c.id] = _consignment_row(c)
+        # The row as read is what a later save diffs against (rebuilding it from the aggregate cost as much as the read)
+        self._written[c.id] = dict(r)
         return c
 
 
@@ -441,7 +461,9 @@ def _consignment_row(c: Consignment) -> dict[str, Any]:
         "tracking_token": c.tracking_token,
         "tracking_code": c.tracking_code,
         "carrier_ref": c.carrier_ref,
-        "client_ref": c.client_ref if c.tracking_code else None,
+        # Stored from the start, so that a courier's news of an order whose create answer we lost (it echoes our
+        # reference) finds its consignment before we could book it (services.tracking.fold books it then).
+        "client_ref": c.client_ref,
         "booking_attempt": c.booking_attempt,
         "version": c.version,
         "created_at": c.created_at,
@@ -460,62 +482,76 @@ class SqlCarrierEventRepository(_Repo):
         ).first()
         if seen:
             return False
-        raw = event.raw if isinstance(event.raw, dict | list | str | None) else str(event.raw)
         try:
             with self.conn.begin_nested():
-                self.conn.execute(
-                    insert(_EV).values(
-                        carrier=event.carrier,
-                        dedup_key=event.dedup_key[:300],
-                        consignment_id=consignment_id,
-                        carrier_ref=event.carrier_ref,
-                        raw_code=event.raw_code[:64],
-                        status=event.status.value,
-                        occurred_at=event.occurred_at,
-                        received_at=received_at,
-                        provisional=event.provisional,
-                        applied=False,
-                        processed=False,
-                        source=event.source,
-                        raw_text=(event.raw_text or "")[:500],
-                        location=(event.location or None) and event.location[:200],
-                        reason=event.reason,
-                        raw=raw,
-                    )
-                )
+                self.conn.execute(insert(_EV), _event_row(event, consignment_id, received_at))
         except IntegrityError:
             return False
         return True
 
-    def pending(self, consignment_id: str) -> list[tuple[int, TrackingEvent]]:
-        rows = self.conn.execute(
-            select(_EV)
-            .where(_EV.c.consignment_id == consignment_id, _EV.c.processed.is_(False))
-            .order_by(_EV.c.occurred_at, _EV.c.id)
-        ).mappings()
-        return [
-            (
-                r["id"],
-                TrackingEvent(
-                    carrier=r["carrier"],
-                    carrier_ref=r["carrier_ref"],
-                    occurred_at=r["occurred_at"],
-                    raw_code=r["raw_code"],
-                    status=CourierStatus(r["status"]),
-                    dedup_key=r["dedup_key"],
-                    raw_text=r["raw_text"],
-                    location=r["location"],
-                    reason=r["reason"],
-                    provisional=r["provisional"],
-                    source=r["source"],
-                    raw=r["raw"],
-                ),
+    def add_many_if_new(
+        self, events: Sequence[tuple[TrackingEvent, str | None]], *, received_at: datetime
+    ) -> list[bool]:
+        """One query for the dedup keys already stored and one INSERT of the new events (a courier's batch push).
+
+        Should another process store one of the same events meanwhile, the UNIQUE key refuses the INSERT; then each
+        event goes through ``add_if_new`` under its own savepoint, so the outcome is the same as one by one."""
+        if not events:
+            return []
+        carrier = events[0][0].carrier
+        if any(e.carrier != carrier for e, _ in events):
+            return [self.add_if_new(e, consignment_id=cid, received_at=received_at) for e, cid in events]
+        keys = list(dict.fromkeys(e.dedup_key[:300] for e, _ in events))
+        seen: set[str] = set()
+        for start in range(0, len(keys), 500):
+            seen.update(
+                self.conn.execute(
+                    select(_EV.c.dedup_key).where(
+                        _EV.c.carrier == carrier, _EV.c.dedup_key.in_(keys[start : start + 500])
+                    )
+                ).scalars()
             )
-            for r in rows
-        ]
+        fresh: list[bool] = []
+        rows = []
+        for event, cid in events:
+            key = event.dedup_key[:300]
+            if key in seen:
+                fresh.append(False)
+                continue
+            seen.add(key)
+            fresh.append(True)
+            rows.append(_event_row(event, cid, received_at))
+        if not rows:
+            return fresh
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(_EV), rows)
+        except IntegrityError:
+            return [self.add_if_new(e, consignment_id=cid, received_at=received_at) for e, cid in events]
+        return fresh
+
+    def pending(self, consignment_id: str) -> list[tuple[int, TrackingEvent]]:
+        return self.pending_many([consignment_id]).get(consignment_id, [])
+
+    def pending_many(self, consignment_ids: Sequence[str]) -> dict[str, list[tuple[int, TrackingEvent]]]:
+        out: dict[str, list[tuple[int, TrackingEvent]]] = {}
+        ids = list(dict.fromkeys(consignment_ids))
+        for start in range(0, len(ids), 500):
+            rows = self.conn.execute(
+                select(_EV)
+                .where(_EV.c.consignment_id.in_(ids[start : start + 500]), _EV.c.processed.is_(False))
+                .order_by(_EV.c.occurred_at, _EV.c.id)
+            ).mappings()
+            for r in rows:
+                out.setdefault(r["consignment_id"], []).append((r["id"], _tracking_event(r)))
+        return out
 
     def settle(self, event_id: int, *, applied: bool) -> None:
-        self.conn.execute(update(_EV).where(_EV.c.id == event_id).values(processed=True, applied=applied))
+        self.settle_many([(event_id, applied)])
+
+    def settle_many(self, settled: Sequence[tuple[int, bool]]) -> None:
+        if settled:
+            self.conn.execute(_SETTLE, [{"e_id": event_id, "e_applied": applied} for event_id, applied in settled])
 
     def adopt(self, carrier: str, carrier_ref: str, consignment_id: str) -> int:
         res = self.conn.execute(
@@ -524,6 +560,48 @@ class SqlCarrierEventRepository(_Repo):
             .values(consignment_id=consignment_id)
         )
         return res.rowcount
+
+
+_SETTLE = update(_EV).where(_EV.c.id == bindparam("e_id")).values(processed=True, applied=bindparam("e_applied"))
+
+
+def _tracking_event(r: Any) -> TrackingEvent:
+    return TrackingEvent(
+        carrier=r["carrier"],
+        carrier_ref=r["carrier_ref"],
+        occurred_at=r["occurred_at"],
+        raw_code=r["raw_code"],
+        status=CourierStatus(r["status"]),
+        dedup_key=r["dedup_key"],
+        raw_text=r["raw_text"],
+        location=r["location"],
+        reason=r["reason"],
+        provisional=r["provisional"],
+        source=r["source"],
+        raw=r["raw"],
+    )
+
+
+def _event_row(event: TrackingEvent, consignment_id: str | None, received_at: datetime) -> dict[str, Any]:
+    raw = event.raw if isinstance(event.raw, dict | list | str | None) else str(event.raw)
+    return {
+        "carrier": event.carrier,
+        "dedup_key": event.dedup_key[:300],
+        "consignment_id": consignment_id,
+        "carrier_ref": event.carrier_ref,
+        "raw_code": event.raw_code[:64],
+        "status": event.status.value,
+        "occurred_at": event.occurred_at,
+        "received_at": received_at,
+        "provisional": event.provisional,
+        "applied": False,
+        "processed": False,
+        "source": event.source,
+        "raw_text": (event.raw_text or "")[:500],
+        "location": (event.location or None) and event.location[:200],
+        "reason": event.reason,
+        "raw": raw,
+    }
 
 
 class SqlCarrierSettingsRepository(_Repo):
@@ -594,9 +672,14 @@ class SqlOutboxRepository(_Repo):
         if len(items) == 1:
             self.add(items[0])
             return
-        ids = self.conn.execute(
-            insert(_O).returning(_O.c.id, sort_by_parameter_order=True), [_outbox_row(i) for i in items]
-        ).scalars()
+        rows = [_outbox_row(i) for i in items]
+        if self.conn.dialect.name == "sqlite":
+            # SQLAlchemy cannot vouch for the order of RETURNING here and falls back to one INSERT per row (100
+            # statements for a scan batch's callbacks). SQLite numbers the rows of one multi-row INSERT in VALUES
+            # order (rowid = max + 1, the write lock held), so the returned ids, sorted, are the items' in order.
+            ids = sorted(self.conn.execute(insert(_O).returning(_O.c.id), rows).scalars())
+        else:
+            ids = list(self.conn.execute(insert(_O).returning(_O.c.id, sort_by_parameter_order=True), rows).scalars())
         for item, new_id in zip(items, ids, strict=True):
             item.id = new_id
 

@@ -24,6 +24,7 @@ AREAS = (
     "postal_bridge.web.dashboard",
     "postal_bridge.web.admin",
     "postal_bridge.web.counter",
+    "postal_bridge.web.clerk",
 )
 
 

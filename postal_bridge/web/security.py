@@ -3,6 +3,7 @@
 * CSRF (Flask-WTF): every POST to a page needs the session's token, as a form field ``csrf_token`` or the
   ``X-CSRFToken`` header (for the pages' own JSON calls). The JSON API and the courier/SMS webhooks authenticate by
   bearer key or signature, carry no cookies, and are exempt.
+<<<<<<< HEAD
 * Rate limits (Flask-Limiter, ``postal_bridge.ratelimits``) live in Redis so every gunicorn process counts together;
   when Redis is down they fall back to a per-process count rather than failing the page. Their values are settings.
 * Text no database column can store — a NUL character (PostgreSQL refuses it) or a lone surrogate (not UTF-8) — in
@@ -10,6 +11,13 @@
   400 before any view runs (found by fuzzing: each was a 500).
 * Content-Security-Policy allows only our own scripts and styles (and WebAssembly, for the vendored barcode reader),
   no framing; ``Referrer-Policy: no-referrer`` so tracking links never leak in a Referer header.
+=======
+* Rate limits (Flask-Limiter) live in Redis so every gunicorn process counts together; when Redis is down they fall
+  back to a per-process count rather than failing the page.
+* Content-Security-Policy allows only our own scripts and styles, no framing (``CSP_WASM`` adds WebAssembly for
+  the clerk's scanning pages alone, which run the vendored barcode reader); ``Referrer-Policy: no-referrer`` so
+  tracking links never leak in a Referer header.
+>>>>>>> main
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ csrf = CSRFProtect()
 CSP = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self' 'wasm-unsafe-eval'",
+        "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data: blob:",
         "media-src 'self' blob:",
@@ -40,6 +48,8 @@ CSP = "; ".join(
         "form-action 'self'",
     ]
 )
+# The clerk's scanning pages compile the vendored barcode reader (WebAssembly); no other page may.
+CSP_WASM = CSP.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", 1)
 # Paths served by the JSON API and the machine webhooks: bearer keys or signatures, never cookies.
 MACHINE_PREFIXES = ("/api/", "/webhooks/")
 

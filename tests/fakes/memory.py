@@ -378,10 +378,17 @@ class MemoryConsignmentRepository(_Repo):
             if c.carrier != carrier:
                 continue
             if (tracking_code and c.tracking_code == tracking_code) or (
-                not tracking_code and client_ref and c.tracking_code and c.client_ref == client_ref
+                not tracking_code and client_ref and c.client_ref == client_ref
             ):
                 return c.id
         return None
+
+    def find_ids(
+        self, carrier: str, *, tracking_codes: Sequence[str], client_refs: Sequence[str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        by_code = {code: cid for code in tracking_codes if code and (cid := self.find_id(carrier, tracking_code=code))}
+        by_ref = {ref: cid for ref in client_refs if ref and (cid := self.find_id(carrier, client_ref=ref))}
+        return by_code, by_ref
 
     def due_for_poll(self, *, carriers: Sequence[str], now: datetime, limit: int) -> list[str]:
         rows = [
@@ -447,10 +454,22 @@ class MemoryCarrierEventRepository(_Repo):
         self.tx.put("carrier_events", key, row)
         return True
 
+    def add_many_if_new(
+        self, events: Sequence[tuple[TrackingEvent, str | None]], *, received_at: datetime
+    ) -> list[bool]:
+        return [self.add_if_new(e, consignment_id=cid, received_at=received_at) for e, cid in events]
+
     def pending(self, consignment_id: str) -> list[tuple[int, TrackingEvent]]:
         rows = [r for _, r in self.tx.items("carrier_events") if r.consignment_id == consignment_id and not r.processed]
         rows.sort(key=lambda r: (r.event.occurred_at, r.id))
         return [(r.id, r.event) for r in rows]
+
+    def pending_many(self, consignment_ids: Sequence[str]) -> dict[str, list[tuple[int, TrackingEvent]]]:
+        return {cid: found for cid in dict.fromkeys(consignment_ids) if (found := self.pending(cid))}
+
+    def settle_many(self, settled: Sequence[tuple[int, bool]]) -> None:
+        for event_id, applied in settled:
+            self.settle(event_id, applied=applied)
 
     def settle(self, event_id: int, *, applied: bool) -> None:
         for key, row in self.tx.items("carrier_events"):

@@ -33,6 +33,9 @@ TOKEN_TTL_SECONDS = 55 * 60  # one public donhang client caches the token for 60
 DUPLICATE_MARKERS = ("da ton tai", "already exist", "duplicate", "trung ma", "bi trung")
 
 
+_VN_TIME = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?)?")
+
+
 def parse_vn_time(value: Any, *, fallback: datetime | None = None) -> datetime | None:
     """VNPost times: ``DD/MM/YYYY HH:mm:ss`` (Asia/Ho_Chi_Minh), ISO 8601, or ASP.NET ``/Date(ms)/``. Aware result."""
     if value in (None, ""):
@@ -43,6 +46,13 @@ def parse_vn_time(value: Any, *, fallback: datetime | None = None) -> datetime |
     m = re.fullmatch(r"/Date\((-?\d+)([+-]\d{4})?\)/", text)
     if m:
         return datetime.fromtimestamp(int(m.group(1)) / 1000, UTC)
+    fast = _VN_TIME.fullmatch(text)  # the common shape, without strptime's cost (a tenth of a 100-event push)
+    if fast:
+        day, month, year, hour, minute, second = (int(g) if g else 0 for g in fast.groups())
+        try:
+            return datetime(year, month, day, hour, minute, second, tzinfo=VN_TZ)
+        except ValueError:
+            pass  # e.g. 31/02: strptime below refuses it the same way
     for fmt in ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=VN_TZ)

@@ -300,6 +300,9 @@ def parse_event(
         provisional=row.provisional,
         source=source,
         raw=dict(item),
+        # Our reference, echoed by VNPost: the only way to recognise an order whose create answer was lost, since
+        # donhang has no lookup call and refuses the re-create as a duplicate without naming the order.
+        client_ref=str(item.get("OrderCode") or "") or None,
     )
 
 

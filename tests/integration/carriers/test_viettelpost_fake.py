@@ -41,7 +41,12 @@ CITIZEN = CarrierAddress(
     province_code="08",
     province_name="Tỉnh Tuyên Quang",
 )
-T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)  # after every booking
+
+
+def after_booking() -> datetime:
+    """Event times a little after "now": the fake stamps its creation event with the real time, so a time fixed when
+    the module was imported fell before it once a long suite had run five minutes, and the poll order flipped."""
+    return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +101,9 @@ def test_return_lifecycle_by_webhook_and_poll(fake, adapter):
     page = requests.get(label.url, timeout=5)
     assert label.content_type == "text/html" and result.carrier_ref in page.text
 
-    pushed = []
+    pushed, t0 = [], after_booking()
     for i, code in enumerate(vtp_fake.LIFECYCLE_RETURN):
-        event = fake.advance(result.carrier_ref, code, at=T0 + timedelta(hours=i), fire=False)
+        event = fake.advance(result.carrier_ref, code, at=t0 + timedelta(hours=i), fire=False)
         pushed += push(fake, adapter, result.carrier_ref, event)
     assert pushed[-1].status == CourierStatus.DELIVERED and all(e.source == "webhook" for e in pushed)
 
@@ -111,8 +116,9 @@ def test_return_lifecycle_by_webhook_and_poll(fake, adapter):
 
 def test_pickup_lifecycle_to_the_agency(fake, adapter):
     result = adapter.create(request("H10-PICK-1", kind="pickup"))
+    t0 = after_booking()
     for i, code in enumerate(vtp_fake.LIFECYCLE_PICKUP):
-        fake.advance(result.carrier_ref, code, at=T0 + timedelta(hours=i), fire=False)
+        fake.advance(result.carrier_ref, code, at=t0 + timedelta(hours=i), fire=False)
     statuses = [e.status for e in adapter.track(result.carrier_ref)]
     assert CourierStatus.PICKED_UP in statuses and statuses[-1] == CourierStatus.DELIVERED
 
@@ -169,7 +175,8 @@ def test_duplicate_modes_of_the_fake(fake, adapter):
 
 def test_duplicate_and_out_of_order_webhooks_share_dedup_keys(fake, adapter):
     ref = adapter.create(request("H10-WH-1")).carrier_ref
-    events = [fake.advance(ref, c, at=T0 + timedelta(minutes=i), fire=False) for i, c in enumerate(["105", "200"])]
+    t0 = after_booking()
+    events = [fake.advance(ref, c, at=t0 + timedelta(minutes=i), fire=False) for i, c in enumerate(["105", "200"])]
     in_order = [push(fake, adapter, ref, e)[0].dedup_key for e in events]
     replayed = [push(fake, adapter, ref, e)[0].dedup_key for e in reversed(events)]
     assert sorted(in_order) == sorted(replayed) and len(set(in_order)) == 2
@@ -177,7 +184,7 @@ def test_duplicate_and_out_of_order_webhooks_share_dedup_keys(fake, adapter):
 
 def test_text_only_webhook_is_provisional(fake, adapter):
     ref = adapter.create(request("H10-TXT-1")).carrier_ref
-    event = fake.advance(ref, "", at=T0, fire=False, extra={"status_name": "Chờ phát lại"})
+    event = fake.advance(ref, "", at=after_booking(), fire=False, extra={"status_name": "Chờ phát lại"})
     [parsed] = push(fake, adapter, ref, event)
     assert (parsed.raw_code, parsed.status, parsed.provisional) == ("", CourierStatus.DELIVERY_FAILED, True)
 
