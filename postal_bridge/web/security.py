@@ -94,6 +94,9 @@ def bad_text_fields() -> dict[str, list[str]]:
         if names:
             found[location] = names
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        # Keep the raw body first: parsing the form consumes the stream, and a signed courier push (GHTK posts a
+        # form) is verified over its raw bytes afterwards.
+        request.get_data(cache=True, parse_form_data=False)
         names = sorted({k for k, v in request.form.items(multi=True) if unstorable(k) or unstorable(v)})
         if names:
             found["form"] = names
