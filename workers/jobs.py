@@ -10,5 +10,9 @@ def run_outbox(outbox_id: int) -> str:
     return outbox.process(container().deps, outbox_id)
 
 
+def run_outbox_batch(outbox_ids: list[int]) -> dict:
+    return outbox.process_many(container().deps, outbox_ids)
+
+
 def poll_consignment(consignment_id: str) -> int:
     return tracking.poll_consignment(container().deps, consignment_id)

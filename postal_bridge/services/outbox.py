@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from postal_bridge.domain.model import OutboxItem, OutboxKind
@@ -16,6 +18,10 @@ from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.services.deps import Deps
 
 log = logging.getLogger("postal_bridge.outbox")
+
+
+# A batch job stops starting new items after this long; the rest go back to the queue as jobs of their own.
+BATCH_BUDGET_SECONDS = 5.0
 
 
 class RetryLater(Exception):
@@ -63,8 +69,11 @@ def _schedule(deps: Deps, kind: OutboxKind) -> tuple[int, ...]:
     return tuple(deps.webhook_schedule if kind == OutboxKind.NOTIFY_DOSSIER else deps.courier_schedule)
 
 
-def process(deps: Deps, item_id: int) -> str:
-    """Run one outbox item if it is ours to run. Returns what happened: skipped, done, retry or dead."""
+def process(deps: Deps, item_id: int, *, wake_later: list[int] | None = None) -> str:
+    """Run one outbox item if it is ours to run. Returns what happened: skipped, done, retry or dead.
+
+    The items it makes due (its effects, the next of its ordering group) are woken at once, or appended to
+    ``wake_later`` for a caller that wakes a whole batch in one round trip."""
     from postal_bridge.services import booking, labels, notify, sms, tracking  # noqa: F401 - registers the handlers
 
     now = deps.clock.now()
@@ -92,8 +101,32 @@ def process(deps: Deps, item_id: int) -> str:
             nxt = uow.outbox.next_in_group(item.ordering_key)
         if nxt is not None:
             wake.append(nxt)
-    deps.wake(wake)
+    if wake_later is None:
+        deps.wake(wake)
+    else:
+        wake_later.extend(wake)
     return outcome
+
+
+def process_many(deps: Deps, item_ids: Sequence[int], *, budget_seconds: float = BATCH_BUDGET_SECONDS) -> dict:
+    """Run several items one after the other in one job: what a wake-up of many (the relay's, a push of many
+    events, a backlog after an outage) enqueues, so the queue's per-job cost is paid once per batch, not per item.
+
+    Each item keeps its own claim, lease, outcome and retry, exactly as in ``process``. Once ``budget_seconds`` have
+    passed, the items not yet started are woken again as jobs of their own: a slow courier holds back at most one
+    budget's worth of other work, and a worker stopped mid-batch loses nothing (the rest are still due in the
+    outbox, and the relay finds them)."""
+    began = time.monotonic()
+    counts: Counter[str] = Counter()
+    wake: list[int] = []
+    for n, item_id in enumerate(item_ids):
+        if n and time.monotonic() - began > budget_seconds:
+            wake.extend(item_ids[n:])
+            counts["deferred"] += len(item_ids) - n
+            break
+        counts[process(deps, item_id, wake_later=wake)] += 1
+    deps.wake(list(dict.fromkeys(wake)))
+    return dict(counts)
 
 
 def complete(uow, item: OutboxItem, deps: Deps) -> None:

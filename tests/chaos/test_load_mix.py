@@ -32,9 +32,15 @@ NO_LOOKUP = {"vnpost"}
 
 
 def _queued_jobs(world: World) -> int:
+    """Outbox items and polls waiting on a queue: a batch job counts for each item it carries."""
     from workers.queues import QUEUES
 
-    return sum(world.deps.jobs.queue(name).count for name in QUEUES)
+    total = 0
+    for name in QUEUES:
+        for job in world.deps.jobs.queue(name).jobs:
+            batch = job.func_name == "workers.jobs.run_outbox_batch"
+            total += len(job.args[0]) if batch else 1
+    return total
 
 
 def _due_pending(world: World) -> int:

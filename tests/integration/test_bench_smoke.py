@@ -37,6 +37,7 @@ FIGURES = {
     "apply_fork_1",
     "apply_fork_100",
     "callbacks",
+    "callbacks_backlog",
     "memory_web",
     "memory_worker",
 }

@@ -148,3 +148,56 @@ def test_a_second_run_of_a_done_job_changes_nothing(counting) -> None:
     drain(c)
     assert _booked_events(c, [cid]) == [1]
     assert sum(carrier.creates.values()) == 1
+
+
+def _queued(c) -> list[tuple[str, tuple]]:
+    q = c.deps.jobs.queue("outbox")
+    return [(job.func_name, job.args) for job in q.jobs]
+
+
+def test_a_wake_up_of_many_items_is_queued_as_batch_jobs_and_each_item_still_runs_once(counting, redis_url) -> None:
+    from workers.queues import BATCH
+
+    c, carrier = counting
+    ids = _create_many(c, 30)
+    Redis.from_url(redis_url).flushdb()  # drop the per-create wake-ups: the relay wakes all 30 at once
+    assert outbox.relay_due(c.deps) == 30
+    queued = _queued(c)
+    assert [name for name, _ in queued] == ["workers.jobs.run_outbox_batch"] * 2
+    assert [len(args[0]) for _, args in queued] == [BATCH, 30 - BATCH]
+    c.deps.jobs.enqueue_outbox(queued[0][1][0])  # the same wake-up again: harmless
+    drain(c)
+    outbox.relay_due(c.deps)  # the label renders the bookings woke, if any are still due
+    drain(c)
+    assert _booked_events(c, ids) == [1] * 30
+    assert sorted(carrier.creates.values()) == [1] * 30
+    with c.deps.uow() as uow:
+        assert uow.outbox.counts() == {"done": 60}
+
+
+def test_a_few_items_keep_a_job_each_so_they_run_side_by_side(counting, redis_url) -> None:
+    from workers.queues import SPREAD
+
+    c, _ = counting
+    _create_many(c, SPREAD)
+    Redis.from_url(redis_url).flushdb()
+    outbox.relay_due(c.deps)
+    assert [name for name, _ in _queued(c)] == ["workers.jobs.run_outbox"] * SPREAD
+
+
+def test_a_batch_past_its_time_budget_hands_the_rest_back_to_the_queue(counting, redis_url) -> None:
+    c, carrier = counting
+    ids = _create_many(c, 6)
+    Redis.from_url(redis_url).flushdb()
+    with c.deps.reader() as uow:
+        due = uow.outbox.due(now=c.deps.clock.now(), limit=100)
+    outcome = outbox.process_many(c.deps, due, budget_seconds=0.0)  # the budget is spent after the first item
+    assert outcome == {"done": 1, "deferred": 5}
+    assert sum(carrier.creates.values()) == 1
+    woken = sorted(i for _, args in _queued(c) for i in (args[0] if isinstance(args[0], list) else [args[0]]))
+    assert set(due[1:]) <= set(woken)  # the five not started, plus the first booking's label render
+    drain(c)
+    outbox.relay_due(c.deps)
+    drain(c)
+    assert _booked_events(c, ids) == [1] * 6
+    assert sorted(carrier.creates.values()) == [1] * 6
