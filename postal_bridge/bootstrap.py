@@ -259,7 +259,7 @@ def _geography(settings: Settings, engine: Engine) -> dict:
     from postal_bridge.domain.routes import load_routes
     from postal_bridge.domain.tariff import load_tariff
     from postal_bridge.storage.geocode_cache import SqlGeocodeCache
-    from postal_bridge.storage.post_offices import SqlPostOfficeRepository
+    from postal_bridge.storage.post_offices import CachedPostOfficeRegistry, SqlPostOfficeRepository
     from postal_bridge.storage.reference_data import load_json
 
     geocoder = CentroidGeocoder()
@@ -281,7 +281,7 @@ def _geography(settings: Settings, engine: Engine) -> dict:
         ),
         "routes": load_routes(load_json("routes_vn.json", settings.routes_file)),
         "tariff": load_tariff(load_json("tariff_vn.json", settings.tariff_file)),
-        "post_offices": SqlPostOfficeRepository(engine),
+        "post_offices": CachedPostOfficeRegistry(SqlPostOfficeRepository(engine)),
     }
     try:
         from postal_bridge.storage.units_catalog import SqlUnitsCatalog

@@ -69,6 +69,10 @@ class PostOfficeStore(Protocol):
 
     def upsert(self, office: PostOffice) -> None: ...
 
+    def invalidate(self) -> None:
+        """Forget anything cached: the registry was changed through another path (an admin upload's transaction)."""
+        ...
+
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle (haversine) distance in km on a sphere of the mean Earth radius."""

@@ -314,6 +314,8 @@ def upload_offices(deps: Deps, admin: Caller, data: bytes) -> OfficeUpload:
                 _public_office(office),
             )
         uow.commit()
+    if deps.post_offices is not None and (created or updated):
+        deps.post_offices.invalidate()  # the upload wrote inside its own transaction, not through the registry
     return OfficeUpload(created=tuple(created), updated=tuple(updated), unchanged=tuple(unchanged))
 
 

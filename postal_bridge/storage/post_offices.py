@@ -6,6 +6,7 @@ transaction, so it can live in ``Deps`` for the whole process).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -77,6 +78,55 @@ class SqlPostOfficeRepository:
 
     def all(self) -> list[PostOffice]:
         return self._run(lambda conn: _offices(conn, select(_P)))
+
+    def invalidate(self) -> None:
+        """Nothing is cached here; ``CachedPostOfficeRegistry`` caches."""
+
+
+class CachedPostOfficeRegistry:
+    """The process-wide registry (``deps.post_offices``), read through a cache of ``ttl_seconds``.
+
+    Every consignment created reads its province's offices (to pick the nearest) and the chosen office (for its
+    JSON, label and texts): two queries and, in a province of hundreds of offices, thousands of service-area rows,
+    for a registry that changes a few times a year. Writes through this object, and ``invalidate`` (called after an
+    admin upload commits), clear it at once; a change made by another process is seen here within ``ttl_seconds``.
+    """
+
+    def __init__(
+        self, inner: SqlPostOfficeRepository, *, ttl_seconds: float = 30.0, now: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.inner = inner
+        self.ttl_seconds = ttl_seconds
+        self._now = now
+        self._entries: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    def _cached(self, key: tuple[str, str], load: Callable[[], T]) -> T:
+        now = self._now()
+        hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self.ttl_seconds:
+            return hit[1]
+        value = load()
+        self._entries[key] = (now, value)
+        return value
+
+    def get(self, code: str) -> PostOffice | None:
+        return self._cached(("get", code), lambda: self.inner.get(code))
+
+    def in_province(self, province_code: str) -> list[PostOffice]:
+        return list(self._cached(("province", province_code), lambda: tuple(self.inner.in_province(province_code))))
+
+    def for_ward(self, ward_code: str) -> list[PostOffice]:
+        return list(self._cached(("ward", ward_code), lambda: tuple(self.inner.for_ward(ward_code))))
+
+    def all(self) -> list[PostOffice]:
+        return list(self._cached(("all", ""), lambda: tuple(self.inner.all())))
+
+    def upsert(self, office: PostOffice) -> None:
+        self.inner.upsert(office)
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        self._entries.clear()
 
 
 def _offices(conn: Connection, query: Any) -> list[PostOffice]:

@@ -377,3 +377,39 @@ def test_load_post_offices_cli(wired, tmp_path: Path, capsys) -> None:
     assert "line 3, column lat" in capsys.readouterr().err
     assert svc.load_post_offices_cli(deps, tmp_path / "missing.csv") == 1
     assert {o.code for o in deps.post_offices.all()}.isdisjoint({"X1", "X2", "X3", "X4"})
+
+
+def _office(code: str, name: str) -> PostOffice:
+    return PostOffice(code, name, "Số 2", "00004", "01", 21.03, 105.83, "", frozenset({"00004"}))
+
+
+def test_the_cached_registry_serves_repeats_from_memory_and_sees_other_writers_within_its_ttl(engine) -> None:
+    from sqlalchemy import event
+
+    from postal_bridge.storage.post_offices import CachedPostOfficeRegistry
+
+    now = [100.0]
+    ours = CachedPostOfficeRegistry(SqlPostOfficeRepository(engine), ttl_seconds=30, now=lambda: now[0])
+    theirs = SqlPostOfficeRepository(engine)  # another process writing to the same database
+    theirs.upsert(_office("HN-A", "Bưu cục A"))
+    queries: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: queries.append(a[2]))
+    assert [o.code for o in ours.in_province("01")] == ["HN-A"]
+    seen = len(queries)
+    for _ in range(5):
+        assert ours.in_province("01")[0].name == "Bưu cục A"
+    assert len(queries) == seen  # repeats cost no query
+    theirs.upsert(_office("HN-A", "Bưu cục A (mới)"))
+    now[0] += 29
+    assert ours.in_province("01")[0].name == "Bưu cục A"  # within the TTL: still the cached copy
+    now[0] += 2
+    assert ours.in_province("01")[0].name == "Bưu cục A (mới)"
+    assert ours.get("HN-B") is None
+    ours.upsert(_office("HN-B", "Bưu cục B"))  # our own write clears the cache at once
+    assert ours.get("HN-B") is not None
+    assert [o.code for o in ours.in_province("01")] == ["HN-A", "HN-B"]
+    theirs.upsert(_office("HN-C", "Bưu cục C"))
+    ours.invalidate()  # what an admin upload does after its transaction commits
+    assert [o.code for o in ours.all()] == ["HN-A", "HN-B", "HN-C"]
+    ours.in_province("01").clear()  # callers get their own list: mutating it leaves the cache alone
+    assert len(ours.in_province("01")) == 3
