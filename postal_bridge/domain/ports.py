@@ -233,15 +233,25 @@ class OutboxRepository(Protocol):
 class IdempotencyRepository(Protocol):
     def insert(self, record: IdempotencyRecord) -> bool: ...
 
+    def insert_done(self, record: IdempotencyRecord) -> bool:
+        """Store a finished request's key with its answer; ``False`` (and nothing written) if the key exists."""
+        ...
+
     def get(self, principal_id: str, key: str) -> IdempotencyRecord | None: ...
 
     def take_over(self, principal_id: str, key: str, *, stale_before: datetime, now: datetime) -> bool: ...
 
     def complete(
-        self, principal_id: str, key: str, *, status: int, body: str, resource_id: str, now: datetime
-    ) -> None: ...
-
-    def release(self, principal_id: str, key: str) -> None: ...
+        self,
+        principal_id: str,
+        key: str,
+        *,
+        claimed_at: datetime,
+        status: int,
+        body: str,
+        resource_id: str,
+        now: datetime,
+    ) -> bool: ...
 
 
 class LabelRepository(Protocol):

@@ -6,9 +6,9 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from postal_bridge.domain.address import Address, Party, validate_address_codes
+from postal_bridge.domain.address import Address, Party, Ward, validate_address_codes
 from postal_bridge.domain.commands import CreateConsignment
 from postal_bridge.domain.consignment import DOCUMENT_KINDS, Consignment, Document, DossierLink, Parcel
 from postal_bridge.domain.dossier import parse_dossier_code
@@ -56,47 +56,42 @@ def create_consignment(
     fingerprint: str,
     render: Callable[[Consignment], str],
 ) -> StoredResponse:
-    """Validate, claim the Idempotency-Key, store consignment + outbox rows + the response in one transaction.
+    """Validate, then store consignment + outbox rows + the key with its response in one transaction.
 
     A retry of a request already done (same key, same body) is answered from the stored response by one read, before
-    any validation or write: replays cost a lookup, and never queue behind writers for the database's write lock."""
+    any validation or write: replays cost a lookup, and never queue behind writers for the database's write lock.
+
+    The key is written last in the same transaction as what it answers for (``INSERT … ON CONFLICT DO NOTHING``), so
+    there is no separate claim to commit first, complete later and release on failure: a request that fails leaves
+    nothing behind, and of two requests racing with one key the second finds the first's answer once it commits
+    (PostgreSQL holds it on the key's index until then; SQLite's writers take turns) and replays it."""
     done = _stored_response(deps, caller.principal_id, idempotency_key, fingerprint)
     if done is not None:
         return done
-    consignment = _build(deps, caller, cmd)  # raises ValidationFailed before anything is stored
-    replay, claimed_at = _claim_key(deps, caller.principal_id, idempotency_key, fingerprint)
-    if replay:
-        return replay
-    try:
-        now = deps.clock.now()
-        with deps.reader() as uow:
-            ward = uow.units.ward(consignment.citizen.address.ward_code)
-        assert ward is not None  # validated in _build
-        enrich(deps, consignment, caller.agency, ward, now=now)
-        with deps.uow() as uow:
-            uow.consignments.add(consignment)
-            ids = record_effects(uow, consignment, now=now, deps=deps)
-            if consignment.status == Status.REQUESTED and not consignment.awaiting_address_confirmation:
-                ids.append(add_outbox(uow, OutboxKind.BOOK, now=now, consignment_id=consignment.id, payload={}))
-            body = render(consignment)
-            if not uow.idempotency.complete(
-                caller.principal_id,
-                idempotency_key,
-                claimed_at=claimed_at,
-                status=201,
-                body=body,
-                resource_id=consignment.id,
-                now=now,
-            ):  # our claim went stale and a retry took it over: its result stands, ours must not be stored
-                raise IdempotencyKeyInUse("This request took too long and was superseded by a retry with its key.")
-            uow.commit()
-    except IdempotencyKeyInUse:
-        raise
-    except Exception:
-        with deps.uow() as uow:
-            uow.idempotency.release(caller.principal_id, idempotency_key)
-            uow.commit()
-        raise
+    consignment, ward = _build(deps, caller, cmd)  # raises ValidationFailed before anything is stored
+    now = deps.clock.now()
+    enrich(deps, consignment, caller.agency, ward, now=now)
+    with deps.uow() as uow:
+        uow.consignments.add(consignment)
+        ids = record_effects(uow, consignment, now=now, deps=deps)
+        if consignment.status == Status.REQUESTED and not consignment.awaiting_address_confirmation:
+            ids.append(add_outbox(uow, OutboxKind.BOOK, now=now, consignment_id=consignment.id, payload={}))
+        body = render(consignment)
+        answer = IdempotencyRecord(
+            principal_id=caller.principal_id,
+            key=idempotency_key,
+            fingerprint=fingerprint,
+            created_at=now,
+            state="done",
+            response_status=201,
+            response_body=body,
+            resource_id=consignment.id,
+        )
+        if not uow.idempotency.insert_done(answer):
+            replay = _key_taken(deps, uow, answer)
+            if replay is not None:
+                return replay  # the other request's answer; ours is rolled back with the unit of work
+        uow.commit()
     deps.wake(ids)
     return StoredResponse(status=201, body=body, replayed=False)
 
@@ -110,30 +105,38 @@ def _stored_response(deps: Deps, principal_id: str, key: str, fingerprint: str) 
     return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
 
 
-def _claim_key(deps: Deps, principal_id: str, key: str, fingerprint: str) -> tuple[StoredResponse | None, datetime]:
-    """Claim the key; returns (stored response to replay, None) or (None, the claim's time, our fencing token)."""
-    now = deps.clock.now()
-    with deps.uow() as uow:
-        record = IdempotencyRecord(principal_id=principal_id, key=key, fingerprint=fingerprint, created_at=now)
-        if uow.idempotency.insert(record):
-            uow.commit()
-            return None, now
-        existing = uow.idempotency.get(principal_id, key)
-        if existing is None:  # released between our insert and read: the client may simply retry
-            raise IdempotencyKeyInUse("A request with this Idempotency-Key was just abandoned; retry.")
-        if existing.fingerprint != fingerprint:
-            raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body.")
-        if existing.state == "done":
-            assert existing.response_status is not None and existing.response_body is not None
-            return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True), now
-        stale = now - timedelta(seconds=deps.idempotency_stale_seconds)
-        if uow.idempotency.take_over(principal_id, key, stale_before=stale, now=now):
-            uow.commit()
-            return None, now
-        raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed; retry shortly.")
+def _key_taken(deps: Deps, uow, answer: IdempotencyRecord) -> StoredResponse | None:
+    """The key was stored meanwhile: the stored response to replay, or ``None`` once we took over a dead claim (our
+    transaction may then commit), else the error the client must see."""
+    existing = uow.idempotency.get(answer.principal_id, answer.key)
+    if existing is None:  # deleted between our insert and read: the client may simply retry
+        raise IdempotencyKeyInUse("A request with this Idempotency-Key was just abandoned; retry.")
+    if existing.fingerprint != answer.fingerprint:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body.")
+    if existing.state == "done":
+        assert existing.response_status is not None and existing.response_body is not None
+        return StoredResponse(status=existing.response_status, body=existing.response_body, replayed=True)
+    # A claim left ``in_progress`` (by a release before 2026-12 that claimed keys in their own transaction): it is
+    # taken over once stale, and completed with our answer in this transaction.
+    now = answer.created_at
+    stale = now - timedelta(seconds=deps.idempotency_stale_seconds)
+    if uow.idempotency.take_over(answer.principal_id, answer.key, stale_before=stale, now=now) and (
+        uow.idempotency.complete(
+            answer.principal_id,
+            answer.key,
+            claimed_at=now,
+            status=201,
+            body=answer.response_body or "",
+            resource_id=answer.resource_id or "",
+            now=now,
+        )
+    ):
+        return None
+    raise IdempotencyKeyInUse("A request with this Idempotency-Key is still being processed; retry shortly.")
 
 
-def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
+def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> tuple[Consignment, Ward]:
+    """The consignment ``cmd`` describes and its citizen's ward, or ``ValidationFailed`` naming every bad field."""
     errors: dict[str, dict | list] = {}
 
     def err(path: str, message: str) -> None:
@@ -217,7 +220,7 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
     if errors:
         raise ValidationFailed(errors)  # type: ignore[arg-type]
 
-    assert phone is not None
+    assert phone is not None and ward is not None
     return Consignment.register(
         initial=Status.AWAITING_RESULT if awaiting_result else Status.REQUESTED,
         occurred_at=deps.clock.now(),
@@ -243,16 +246,13 @@ def _build(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
         address_legacy_text=legacy_text,
         citizen_id_type=id_type,
         citizen_id_last4=id_last4,
-    )
+    ), ward
 
 
 def prepare(deps: Deps, caller: Caller, cmd: CreateConsignment) -> Consignment:
     """The consignment ``cmd`` would create, validated but not stored (``ValidationFailed`` as for a create): what
     the counter's screen previews — fee, route, the texts the citizen will get — before anything is booked."""
-    c = _build(deps, caller, cmd)
-    with deps.uow() as uow:
-        ward = uow.units.ward(c.citizen.address.ward_code)
-    assert ward is not None  # validated in _build
+    c, ward = _build(deps, caller, cmd)
     enrich(deps, c, caller.agency, ward, now=deps.clock.now())
     return c
 

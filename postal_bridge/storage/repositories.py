@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -647,6 +648,12 @@ _O = t.outbox
 _LIVE = (OutboxState.PENDING.value, OutboxState.IN_FLIGHT.value)
 
 
+def _live(state: Any) -> Any:
+    """Pending or in flight, as two comparisons: an ``IN`` list would be an expanding parameter, which statements
+    built once and run with their own parameters (``_claim_statement``) cannot carry."""
+    return or_(state == OutboxState.PENDING.value, state == OutboxState.IN_FLIGHT.value)
+
+
 def _not_blocked():
     """No older item of the same ordering group is still pending or in flight (or the item has no group)."""
     earlier = _O.alias("earlier")
@@ -654,10 +661,40 @@ def _not_blocked():
         select(earlier.c.id).where(
             earlier.c.ordering_key == _O.c.ordering_key,
             earlier.c.id < _O.c.id,
-            earlier.c.state.in_(_LIVE),
+            _live(earlier.c.state),
         )
     )
     return or_(_O.c.ordering_key.is_(None), ~blocked)
+
+
+@functools.cache
+def _claim_statement():
+    """The claim as one ``UPDATE … RETURNING``, built once: a worker claims an item per job, and building this
+    expression (an aliased ``EXISTS`` subquery) cost more Python time than running it; so did a second ``SELECT``."""
+    when = _O.c.next_attempt_at.type
+    now = bindparam("p_now", type_=when)
+    return (
+        update(_O)
+        .where(
+            _O.c.id == bindparam("p_id"),
+            or_(
+                and_(_O.c.state == OutboxState.PENDING.value, _O.c.next_attempt_at <= now),
+                and_(_O.c.state == OutboxState.IN_FLIGHT.value, _O.c.lease_until < now),
+            ),
+            _not_blocked(),
+        )
+        .values(
+            state=OutboxState.IN_FLIGHT.value,
+            lease_until=bindparam("p_lease_until", type_=when),
+            attempts=_O.c.attempts + 1,
+        )
+        .returning(*_O.c)
+    )
+
+
+@functools.cache
+def _next_in_group_statement():
+    return select(_O.c.id).where(_O.c.ordering_key == bindparam("p_key"), _live(_O.c.state)).order_by(_O.c.id).limit(1)
 
 
 class SqlOutboxRepository(_Repo):
@@ -689,21 +726,12 @@ class SqlOutboxRepository(_Repo):
 
     def claim(self, item_id: int, *, now: datetime, lease_until: datetime) -> OutboxItem | None:
         """Take the lease on an item if it is due (or its lease expired) and no older item of its group is live."""
-        res = self.conn.execute(
-            update(_O)
-            .where(
-                _O.c.id == item_id,
-                or_(
-                    and_(_O.c.state == OutboxState.PENDING.value, _O.c.next_attempt_at <= now),
-                    and_(_O.c.state == OutboxState.IN_FLIGHT.value, _O.c.lease_until < now),
-                ),
-                _not_blocked(),
-            )
-            .values(state=OutboxState.IN_FLIGHT.value, lease_until=lease_until, attempts=_O.c.attempts + 1)
+        row = (
+            self.conn.execute(_claim_statement(), {"p_id": item_id, "p_now": now, "p_lease_until": lease_until})
+            .mappings()
+            .first()
         )
-        if res.rowcount != 1:
-            return None
-        return self.get(item_id)
+        return _outbox(row) if row else None
 
     def _settle(self, item_id: int, attempt: int, **values: Any) -> bool:
         res = self.conn.execute(
@@ -743,9 +771,7 @@ class SqlOutboxRepository(_Repo):
         return list(self.conn.execute(q).scalars())
 
     def next_in_group(self, ordering_key: str) -> int | None:
-        return self.conn.execute(
-            select(_O.c.id).where(_O.c.ordering_key == ordering_key, _O.c.state.in_(_LIVE)).order_by(_O.c.id).limit(1)
-        ).scalar()
+        return self.conn.execute(_next_in_group_statement(), {"p_key": ordering_key}).scalar()
 
     def counts(self) -> dict[str, int]:
         rows = self.conn.execute(select(_O.c.state, func.count()).group_by(_O.c.state)).all()
@@ -796,6 +822,21 @@ class SqlIdempotencyRepository(_Repo):
             return False
         return True
 
+    def insert_done(self, record: IdempotencyRecord) -> bool:
+        """Store a finished request's key and answer unless the key is already there (then ``False``).
+
+        ``ON CONFLICT DO NOTHING`` instead of a savepoint around a plain INSERT: no extra round trips, and the
+        surrounding transaction stays usable either way."""
+        values = {**record.__dict__, "completed_at": record.created_at}
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        elif self.conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:  # pragma: no cover - the two databases we run on
+            return self.insert(record)
+        stmt = upsert(_I).values(**values).on_conflict_do_nothing().returning(_I.c.key)
+        return self.conn.execute(stmt).first() is not None  # rowcount is not reliable here on psycopg
+
     def get(self, principal_id: str, key: str) -> IdempotencyRecord | None:
         row = self.conn.execute(select(_I).where(_I.c.principal_id == principal_id, _I.c.key == key)).mappings().first()
         if not row:
@@ -831,11 +872,6 @@ class SqlIdempotencyRepository(_Repo):
             .values(state="done", response_status=status, response_body=body, resource_id=resource_id, completed_at=now)
         )
         return res.rowcount == 1
-
-    def release(self, principal_id: str, key: str) -> None:
-        self.conn.execute(
-            _I.delete().where(_I.c.principal_id == principal_id, _I.c.key == key, _I.c.state == "in_progress")
-        )
 
 
 class SqlLabelRepository(_Repo):

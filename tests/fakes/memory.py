@@ -618,6 +618,9 @@ class MemoryIdempotencyRepository(_Repo):
         self.tx.put("idempotency", key, record)
         return True
 
+    def insert_done(self, record: IdempotencyRecord) -> bool:
+        return self.insert(record)
+
     def get(self, principal_id: str, key: str) -> IdempotencyRecord | None:
         return self.tx.get("idempotency", (principal_id, key))
 
@@ -649,11 +652,6 @@ class MemoryIdempotencyRepository(_Repo):
         record.resource_id = resource_id
         self.tx.put("idempotency", (principal_id, key), record)
         return True
-
-    def release(self, principal_id: str, key: str) -> None:
-        record = self.get(principal_id, key)
-        if record is not None and record.state == "in_progress":
-            self.tx.delete("idempotency", (principal_id, key))
 
 
 class MemoryLabelRepository(_Repo):

@@ -225,3 +225,38 @@ def test_a_stale_idempotency_claim_cannot_store_its_response(uow_factory, clock)
         assert not uow.idempotency.complete(key.id, "k", claimed_at=first_claim, **stored)
         assert uow.idempotency.complete(key.id, "k", claimed_at=retry_claim, **stored)
         uow.commit()
+
+
+def test_insert_done_stores_a_finished_key_once_and_keeps_the_transaction_usable(uow_factory, clock) -> None:
+    from postal_bridge.domain.model import ApiKey, IdempotencyRecord
+
+    a = _agency("A2")
+    key = ApiKey(
+        id=str(uuid.uuid4()),
+        agency_id=a.id,
+        name="k",
+        key_hash="g" * 64,
+        key_prefix="pb_y",
+        webhook_secret="whsec_y",
+        created_at=clock.now(),
+    )
+    answer = IdempotencyRecord(
+        principal_id=key.id,
+        key="k",
+        fingerprint="f",
+        created_at=clock.now(),
+        state="done",
+        response_status=201,
+        response_body='{"id": "r"}',
+        resource_id="r",
+    )
+    with uow_factory() as uow:
+        uow.agencies.add(a)
+        uow.api_keys.add(key)
+        assert uow.idempotency.insert_done(answer)
+        assert not uow.idempotency.insert_done(answer)  # the key is taken: nothing written, no error
+        assert uow.idempotency.get(key.id, "k") == answer  # and the transaction still works
+        uow.commit()
+    with uow_factory() as uow:
+        assert not uow.idempotency.insert_done(answer)
+        assert uow.idempotency.get(key.id, "k").response_body == '{"id": "r"}'

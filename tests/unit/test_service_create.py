@@ -580,3 +580,20 @@ def test_original_request_finishing_after_a_take_over_does_not_store_a_second_co
     (record,) = store.idempotency_records()
     assert record.resource_id == consignments[0].id
     assert len(store.outbox_items(kind=OutboxKind.BOOK)) == 1
+
+
+def test_a_create_that_fails_midway_leaves_neither_consignment_nor_key_behind():
+    """The key is stored in the consignment's own transaction: a failure before the commit stores neither, so the
+    client's retry with the same key is a fresh create (201), not a 409 for a claim nobody completes."""
+    deps = make_deps()
+    caller = seed_caller(deps)
+
+    def broken(_c):
+        raise RuntimeError("the response could not be rendered")
+
+    with pytest.raises(RuntimeError):
+        create_consignment(deps, caller, return_command(), idempotency_key="k", fingerprint="fp", render=broken)
+    assert store_of(deps).consignments() == [] and store_of(deps).idempotency_records() == []
+    res = create(deps, caller, key="k", fingerprint="fp")
+    assert res.status == 201 and res.replayed is False
+    assert len(store_of(deps).consignments()) == 1
