@@ -7,6 +7,7 @@ import os
 from rq import SimpleWorker, Worker
 
 from postal_bridge.bootstrap import Container
+from postal_bridge.storage.warmup import warm_up
 from workers import runtime
 from workers.queues import QUEUES, RqJobQueue
 
@@ -20,10 +21,15 @@ def run(c: Container, *, simple: bool = False, burst: bool = False) -> bool:
 
     for code in CARRIERS:
         carrier_class(code)
+    q = RqJobQueue(c.redis)
+    if not simple:  # the job children inherit a connected dialect and compiled statements instead of redoing them
+        warm_up(c.engine)
+        with q.conn.pipeline() as pipe:  # rq's enqueue path, its lazy imports included; the pipeline is discarded
+            q.queue("outbox").enqueue("workers.jobs.run_outbox", 0, pipeline=pipe)
+            pipe.reset()
 
     # A forking worker's job children must not reuse the parent's pooled database connections.
     os.register_at_fork(after_in_child=lambda: c.engine.dispose(close=False))
-    q = RqJobQueue(c.redis)
     queues = [q.queue(name) for name in QUEUES]
     cls = SimpleWorker if simple else Worker
     worker = cls(queues, connection=q.conn)
