@@ -98,7 +98,7 @@ def resolution_view(res: Resolution) -> dict:
 
 
 @blp.route("/addresses/resolve", methods=["POST"])
-@blp.arguments(ResolveRequestSchema)
+@blp.arguments(ResolveRequestSchema())
 @blp.response(200, ResolutionSchema)
 def resolve_address(data: dict) -> dict:
     """Resolve free text or codes to 2025 ward candidates. A split old commune is never converted silently."""
@@ -127,7 +127,7 @@ class Provinces(MethodView):
 
 @blp.route("/provinces/<province_code>/wards")
 class ProvinceWards(MethodView):
-    @blp.arguments(WardQueryArgsSchema, location="query")
+    @blp.arguments(WardQueryArgsSchema(), location="query")
     @blp.response(200, WardSchema(many=True))
     def get(self, args: dict, province_code: str) -> list[dict]:
         """Wards of one province for type-ahead: ``q`` matches the start of the name or any word, accents optional."""

@@ -37,7 +37,7 @@ class AgencyCarriers(MethodView):
 
 @blp.route("/agencies/<agency_code>/carriers/<carrier>")
 class AgencyCarrier(MethodView):
-    @blp.arguments(CarrierSettingsSchema)
+    @blp.arguments(CarrierSettingsSchema())
     @blp.response(200, CarrierSettingsSchema)
     def put(self, data: dict, agency_code: str, carrier: str) -> dict:
         """Merge settings for one courier (base URL, credentials, shop/customer ids, webhook secret, services)."""

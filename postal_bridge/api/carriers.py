@@ -71,7 +71,7 @@ class Carriers(MethodView):
 
 @blp.route("/quotes")
 class Quotes(MethodView):
-    @blp.arguments(QuoteRequestSchema)
+    @blp.arguments(QuoteRequestSchema())
     @blp.response(200, QuotesSchema)
     def post(self, data: dict) -> dict:
         """Price and promised working days per enabled courier and service, for this citizen address."""

@@ -138,7 +138,7 @@ def _json(status: int, body: str, **headers: str) -> Response:
 
 @blp.route("")
 class Consignments(MethodView):
-    @blp.arguments(ConsignmentQueryArgsSchema, location="query")
+    @blp.arguments(ConsignmentQueryArgsSchema(), location="query")
     @blp.response(200, ConsignmentPageSchema)
     def get(self, args: dict) -> dict:
         """List the agency's consignments, newest first, filtered by dossier code and status."""
@@ -153,8 +153,8 @@ class Consignments(MethodView):
         return {"items": [view(c) for c in items], "total": total, "page": args["page"], "per_page": args["per_page"]}
 
     @limiter.limit(api_create_limit, key_func=_per_api_key)
-    @blp.arguments(IdempotencyHeaderSchema, location="headers")
-    @blp.arguments(ConsignmentCreateSchema, example=CREATE_EXAMPLE)
+    @blp.arguments(IdempotencyHeaderSchema(), location="headers")
+    @blp.arguments(ConsignmentCreateSchema(), example=CREATE_EXAMPLE)
     @blp.response(201, ConsignmentSchema)
     @blp.alt_response(409, description="A request with this Idempotency-Key is still being processed.")
     @blp.alt_response(422, description="Invalid fields, or the Idempotency-Key was used with another body.")
@@ -212,7 +212,7 @@ class ConsignmentById(MethodView):
 
 
 @blp.route("/<consignment_id>/cancel", methods=["POST"])
-@blp.arguments(CancelSchema, required=False)
+@blp.arguments(CancelSchema(), required=False)
 @blp.response(200, ConsignmentSchema)
 @blp.alt_response(409, description="The courier already has the item.")
 def cancel(data: dict, consignment_id: str) -> dict:
@@ -229,7 +229,7 @@ def printed(doc: label_svc.Printed) -> Response:
 
 
 @blp.route("/<consignment_id>/address/confirm", methods=["POST"])
-@blp.arguments(AddressConfirmSchema)
+@blp.arguments(AddressConfirmSchema())
 @blp.response(200, ConsignmentSchema)
 @blp.alt_response(409, description="The address needs no confirmation, or it can no longer change.")
 def confirm_address(data: dict, consignment_id: str) -> dict:
@@ -239,7 +239,7 @@ def confirm_address(data: dict, consignment_id: str) -> dict:
 
 
 @blp.route("/<consignment_id>/label.pdf")
-@blp.arguments(LabelFormatArgsSchema, location="query")
+@blp.arguments(LabelFormatArgsSchema(), location="query")
 @blp.response(
     200,
     description="The 100×150 mm label: PDF, or ZPL text with ?format=zpl&dpi=203|300.",

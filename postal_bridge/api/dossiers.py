@@ -123,7 +123,7 @@ def snapshot_view(s: DossierSnapshot) -> dict:
 
 @blp.route("/<dossier_code>")
 class DossierSnapshotById(MethodView):
-    @blp.arguments(SnapshotInSchema)
+    @blp.arguments(SnapshotInSchema())
     @blp.response(200, SnapshotOutSchema, description="Updated, or unchanged (the same body again).")
     @blp.alt_response(201, schema=SnapshotOutSchema, description="Stored for the first time.")
     @blp.alt_response(422, description="Invalid fields, each named (nothing stored).")
@@ -234,8 +234,8 @@ def event_view(e: DossierEvent) -> dict:
 
 @blp.route("/<dossier_code>/events")
 class DossierEvents(MethodView):
-    @blp.arguments(OptionalIdempotencyHeaderSchema, location="headers")
-    @blp.arguments(DossierEventInSchema)
+    @blp.arguments(OptionalIdempotencyHeaderSchema(), location="headers")
+    @blp.arguments(DossierEventInSchema())
     @blp.response(201, DossierEventAnswerSchema)
     @blp.alt_response(404, description="No consignment of this agency carries this dossier code.")
     @blp.alt_response(409, description="rejected with return_paper_dossier, but no pickup reached the agency.")

@@ -181,7 +181,7 @@ def _complaint(x: Complaint, money: svc.Money | None = None) -> dict:
 
 
 @blp.route("/consignments/<consignment_id>/incidents", methods=["POST"])
-@blp.arguments(IncidentInSchema)
+@blp.arguments(IncidentInSchema())
 @blp.response(201, IncidentSchema)
 @blp.doc(
     **links(
@@ -205,7 +205,7 @@ def list_incidents(consignment_id: str) -> dict:
 
 
 @blp.route("/incidents/<incident_id>/resolve", methods=["POST"])
-@blp.arguments(IncidentResolveSchema)
+@blp.arguments(IncidentResolveSchema())
 @blp.response(200, IncidentSchema)
 @blp.alt_response(409, description="This incident is already resolved.")
 @blp.alt_response(422, description="Compensation below 4 × postage when the post was at fault.")
@@ -216,7 +216,7 @@ def resolve_incident(data: dict, incident_id: str) -> dict:
 
 
 @blp.route("/consignments/<consignment_id>/complaints", methods=["POST"])
-@blp.arguments(ComplaintInSchema)
+@blp.arguments(ComplaintInSchema())
 @blp.response(201, ComplaintSchema)
 @blp.doc(
     **links(
@@ -245,7 +245,7 @@ def consignment_complaints(consignment_id: str) -> dict:
 
 
 @blp.route("/complaints", methods=["GET"])
-@blp.arguments(ComplaintListArgs, location="query")
+@blp.arguments(ComplaintListArgs(), location="query")
 @blp.response(200, ComplaintListSchema)
 def list_complaints(args: dict) -> dict:
     """The agency's complaints, newest first; ``open=1`` for the unresolved ones and those with unpaid compensation."""
@@ -253,7 +253,7 @@ def list_complaints(args: dict) -> dict:
 
 
 @blp.route("/complaints/<complaint_id>/resolve", methods=["POST"])
-@blp.arguments(ComplaintResolveSchema)
+@blp.arguments(ComplaintResolveSchema())
 @blp.response(200, ComplaintSchema)
 @blp.alt_response(409, description="This complaint is already resolved.")
 @blp.alt_response(422, description="Compensation below the legal minimum when the post was at fault.")

@@ -19,8 +19,8 @@ blp = Blueprint("paperwork", __name__, url_prefix="/api/v1", description="Batch 
 
 
 @blp.route("/labels", methods=["POST"])
-@blp.arguments(LabelFormatArgsSchema, location="query")
-@blp.arguments(LabelBatchSchema)
+@blp.arguments(LabelFormatArgsSchema(), location="query")
+@blp.arguments(LabelBatchSchema())
 @blp.response(200, description="One document, one label per page, in the order given.", content_type="application/pdf")
 @blp.alt_response(404, description="An id is unknown, or another agency's consignment.")
 def batch_labels(args: dict, data: dict) -> Response:
@@ -42,7 +42,7 @@ def handover_view(h: Handover) -> dict:
 
 @blp.route("/handovers")
 class Handovers(MethodView):
-    @blp.arguments(HandoverCreateSchema)
+    @blp.arguments(HandoverCreateSchema())
     @blp.response(201, HandoverSchema)
     @blp.doc(
         **links(

@@ -88,7 +88,7 @@ def office_view(o: PostOffice) -> dict:
 
 
 @blp.route("/post-offices")
-@blp.arguments(PostOfficeArgsSchema, location="query")
+@blp.arguments(PostOfficeArgsSchema(), location="query")
 @blp.response(200, PostOfficeSchema(many=True))
 def list_offices(args: dict) -> list[dict]:
     """Post offices, by code; only one province's with ?province=."""
@@ -104,7 +104,7 @@ def get_office(code: str) -> dict:
 
 
 @blp.route("/post-offices/<code>/rounds")
-@blp.arguments(RoundArgsSchema, location="query")
+@blp.arguments(RoundArgsSchema(), location="query")
 @blp.response(200, PostOfficeRoundSchema)
 @blp.alt_response(404, description="No office with this code.")
 @blp.doc(responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})

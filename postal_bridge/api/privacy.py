@@ -25,7 +25,7 @@ _DESCRIPTION = "Every consignment held for this phone number, with its personal 
 
 
 @blp.route("/export", methods=["GET"])
-@blp.arguments(ExportArgsSchema, location="query")
+@blp.arguments(ExportArgsSchema(), location="query")
 @blp.response(200, description=_DESCRIPTION)
 @blp.alt_response(403, description="Not an admin key.")
 def export_get(args: dict) -> dict:
@@ -34,7 +34,7 @@ def export_get(args: dict) -> dict:
 
 
 @blp.route("/export", methods=["POST"])
-@blp.arguments(ExportArgsSchema)
+@blp.arguments(ExportArgsSchema())
 @blp.response(200, description=_DESCRIPTION)
 @blp.alt_response(403, description="Not an admin key.")
 def export_post(args: dict) -> dict:

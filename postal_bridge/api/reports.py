@@ -77,7 +77,7 @@ def _download(content: bytes, content_type: str, filename: str) -> Response:
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(ReportArgsSchema, location="query")
+@blp.arguments(ReportArgsSchema(), location="query")
 @blp.response(
     200,
     description=(
@@ -101,7 +101,7 @@ def report(args: dict):
 
 
 @blp.route("/periodic", methods=["GET"])
-@blp.arguments(PeriodicArgsSchema, location="query")
+@blp.arguments(PeriodicArgsSchema(), location="query")
 @blp.response(
     200,
     description=(

@@ -82,7 +82,7 @@ class RotatedSecretSchema(Schema):
 
 @blp.route("/webhooks")
 class Webhooks(MethodView):
-    @blp.arguments(WebhookQueryArgsSchema, location="query")
+    @blp.arguments(WebhookQueryArgsSchema(), location="query")
     @blp.response(200, WebhookSchema(many=True))
     @blp.alt_response(404, description="No agency with this code.")
     def get(self, args: dict) -> list:
@@ -94,7 +94,7 @@ class Webhooks(MethodView):
 
 @blp.route("/webhooks/replay")
 class WebhookReplay(MethodView):
-    @blp.arguments(ReplaySchema)
+    @blp.arguments(ReplaySchema())
     @blp.response(200, ReplayResultSchema)
     @blp.alt_response(404, description="No agency with this code.")
     def post(self, data: dict) -> svc.ReplayResult:
@@ -113,7 +113,7 @@ class WebhookReplay(MethodView):
 
 @blp.route("/api-keys/<api_key_id>/rotate-secret")
 class RotateSecret(MethodView):
-    @blp.arguments(RotateSchema, required=False)
+    @blp.arguments(RotateSchema(), required=False)
     @blp.response(200, RotatedSecretSchema)
     def post(self, data: dict | None, api_key_id: str) -> svc.RotatedSecret:
         """A new webhook secret for the key; callbacks carry both signatures until `previous_valid_until`."""

@@ -423,7 +423,7 @@ def test_preview_shows_every_message_of_an_unsaved_consignment():
 
     deps = _deps()
     caller = seed_caller(deps)
-    c = _build(deps, caller, return_command())
+    c = _build(deps, caller, return_command())[0]
     previews = sms.preview_sms(deps, c)
     assert [p.event for p in previews] == [
         "booked",
@@ -439,11 +439,13 @@ def test_preview_shows_every_message_of_an_unsaved_consignment():
         assert f"/t/{c.tracking_token}" in p.text
     assert _messages(deps) == []  # nothing stored
 
-    landline = _build(deps, caller, return_command(citizen_phone="024 3825 3536"))
+    landline = _build(deps, caller, return_command(citizen_phone="024 3825 3536"))[0]
     assert {p.skip_reason for p in sms.preview_sms(deps, landline)} == {
         "the citizen's number cannot receive SMS (a landline)"
     }
-    waiting = _build(deps, caller, return_command(options={"awaiting_result": True}, appointment_date=date(2026, 4, 1)))
+    waiting = _build(
+        deps, caller, return_command(options={"awaiting_result": True}, appointment_date=date(2026, 4, 1))
+    )[0]
     assert "result_ready_early" in [p.event for p in sms.preview_sms(deps, waiting)]
 
 
