@@ -24,6 +24,39 @@ from postal_bridge.storage.reports import SqlReportQueries
 from postal_bridge.storage.sla import SqlBreachRepository
 from postal_bridge.storage.sms import SqlSmsRepository
 
+_REPOSITORIES: dict[str, type] = {
+    "agencies": r.SqlAgencyRepository,
+    "api_keys": r.SqlApiKeyRepository,
+    "units": r.SqlUnitsRepository,
+    "consignments": r.SqlConsignmentRepository,
+    "carrier_events": r.SqlCarrierEventRepository,
+    "carrier_settings": r.SqlCarrierSettingsRepository,
+    "cursors": r.SqlCursorRepository,
+    "outbox": r.SqlOutboxRepository,
+    "idempotency": r.SqlIdempotencyRepository,
+    "labels": r.SqlLabelRepository,
+    "handovers": r.SqlHandoverRepository,
+    "prints": r.SqlPrintLogRepository,
+    "users": r.SqlUserRepository,
+    "dossier_events": SqlDossierEventRepository,
+    "alerts": SqlAlertRepository,
+    "breaches": SqlBreachRepository,
+    "incidents": SqlIncidentRepository,
+    "complaints": SqlComplaintRepository,
+    "reports": SqlReportQueries,
+    "audit": SqlAuditRepository,
+    "sms": SqlSmsRepository,
+    "clerk_scope": SqlClerkScope,
+    "scans": SqlScanRepository,
+    "handover_sessions": SqlHandoverSessionRepository,
+    "delivery_proofs": SqlDeliveryProofRepository,
+    "citizen": SqlCitizenRepository,
+    "admin": SqlAdminRepository,
+    "post_offices": SqlPostOfficeRepository,
+    "dossier_snapshots": SqlDossierSnapshotRepository,
+    "counter": SqlCounterQueries,
+}
+
 
 class SqlUnitOfWork:
     """``readonly`` units of work begin DEFERRED on SQLite and may not commit (settings and catalogue lookups)."""
@@ -35,39 +68,19 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> SqlUnitOfWork:
         # Transactions begin on first use (SQLAlchemy autobegin).
-        conn = reading(self.engine) if self.readonly else self.engine.connect()
-        self._conn = conn
-        self.agencies = r.SqlAgencyRepository(conn)
-        self.api_keys = r.SqlApiKeyRepository(conn)
-        self.units = r.SqlUnitsRepository(conn)
-        self.consignments = r.SqlConsignmentRepository(conn)
-        self.carrier_events = r.SqlCarrierEventRepository(conn)
-        self.carrier_settings = r.SqlCarrierSettingsRepository(conn)
-        self.cursors = r.SqlCursorRepository(conn)
-        self.outbox = r.SqlOutboxRepository(conn)
-        self.idempotency = r.SqlIdempotencyRepository(conn)
-        self.labels = r.SqlLabelRepository(conn)
-        self.handovers = r.SqlHandoverRepository(conn)
-        self.prints = r.SqlPrintLogRepository(conn)
-        self.users = r.SqlUserRepository(conn)
-        self.dossier_events = SqlDossierEventRepository(conn)
-        self.alerts = SqlAlertRepository(conn)
-        self.breaches = SqlBreachRepository(conn)
-        self.incidents = SqlIncidentRepository(conn)
-        self.complaints = SqlComplaintRepository(conn)
-        self.reports = SqlReportQueries(conn)
-        self.audit = SqlAuditRepository(conn)
-        self.sms = SqlSmsRepository(conn)
-        self.clerk_scope = SqlClerkScope(conn)
-        self.scans = SqlScanRepository(conn)
-        self.handover_sessions = SqlHandoverSessionRepository(conn)
-        self.delivery_proofs = SqlDeliveryProofRepository(conn)
-        self.citizen = SqlCitizenRepository(conn)
-        self.admin = SqlAdminRepository(conn)
-        self.post_offices = SqlPostOfficeRepository(conn)  # inside this transaction (deps.post_offices: its own)
-        self.dossier_snapshots = SqlDossierSnapshotRepository(conn)
-        self.counter = SqlCounterQueries(conn)
+        self._conn = reading(self.engine) if self.readonly else self.engine.connect()
         return self
+
+    def __getattr__(self, name: str):
+        """Repositories are made on first use: a unit of work touches two or three of its thirty (a create opens
+        seven units of work, a worker's job four), and building them all each time showed in the profiles."""
+        repository = _REPOSITORIES.get(name)
+        conn = self.__dict__.get("_conn")
+        if repository is None or conn is None:
+            raise AttributeError(name)
+        value = repository(conn)
+        setattr(self, name, value)
+        return value
 
     def __exit__(self, *exc: object) -> None:
         assert self._conn is not None
@@ -77,6 +90,8 @@ class SqlUnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            for name in _REPOSITORIES:  # a unit of work used again gets repositories on its new connection
+                self.__dict__.pop(name, None)
 
     def commit(self) -> None:
         assert self._conn is not None
