@@ -13,6 +13,7 @@ The outbox retries a failed callback on the webhook schedule (≈ 3 days, with j
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import NoReturn
 from urllib.parse import urlsplit
@@ -23,25 +24,44 @@ from postal_bridge.domain.model import ApiKey, OutboxItem, OutboxKind
 from postal_bridge.domain.webhooks import WebhookDelivery, signing_secrets
 from postal_bridge.services.callbacks import check_callback_url
 from postal_bridge.services.deps import Deps
-from postal_bridge.services.outbox import GiveUp, RetryLater, complete, handles
+from postal_bridge.services.outbox import GiveUp, RetryLater, complete, effect_only, handles
 
 ENDPOINT_DISABLED = "endpoint disabled"
 
 
 @handles(OutboxKind.NOTIFY_DOSSIER)
 def deliver(deps: Deps, item: OutboxItem) -> list[int]:
-    with deps.reader() as uow:
-        key = uow.api_keys.get(item.payload["api_key_id"])
+    send(deps, item, {})
+    with deps.uow() as uow:
+        complete(uow, item, deps)
+        uow.commit()
+    return []
+
+
+@effect_only(OutboxKind.NOTIFY_DOSSIER)
+def send(deps: Deps, item: OutboxItem, memo: dict) -> None:
+    """Send one callback; return on a 2xx, else raise ``RetryLater`` / ``GiveUp``. ``memo`` keeps, for a batch, each
+    API key as read and its callback URL as checked (once per batch, not per callback: at most a few seconds old)."""
+    key_id = item.payload["api_key_id"]
+    if key_id not in memo:
+        with deps.reader() as uow:
+            memo[key_id] = (uow.api_keys.get(key_id), None)
+    key, url_refused = memo[key_id]
     if key is None or key.revoked_at is not None or not key.callback_url:
         raise GiveUp("the API key's callback endpoint was removed or revoked")
     if key.callback_disabled_at is not None:  # no request: the receiver told us to stop
         raise GiveUp(
             f"{ENDPOINT_DISABLED} (410 Gone at {key.callback_disabled_at.isoformat()}); replay with re-enable to resend"
         )
-    try:  # checked again at send time: DNS may have changed since the URL was saved
-        check_callback_url(key.callback_url, resolve=deps.resolve_host, allow_private=deps.allow_private_callbacks)
-    except ValidationFailed as exc:
-        _failed(deps, item, key, f"callback URL refused at send time: {exc.errors}")
+    if url_refused is None:
+        try:  # checked again at send time: DNS may have changed since the URL was saved
+            check_callback_url(key.callback_url, resolve=deps.resolve_host, allow_private=deps.allow_private_callbacks)
+            url_refused = ""
+        except ValidationFailed as exc:
+            url_refused = f"callback URL refused at send time: {exc.errors}"
+        memo[key_id] = (key, url_refused)
+    if url_refused:
+        _failed(deps, item, key, url_refused)
     now = deps.clock.now()
     secrets = signing_secrets(key.webhook_secret, key.previous_webhook_secret, key.secret_rotated_at, now)
     result = deps.webhooks.send(
@@ -55,12 +75,10 @@ def deliver(deps: Deps, item: OutboxItem) -> list[int]:
         )
     )
     if result.ok:
-        with deps.uow() as uow:
-            complete(uow, item, deps)
-            uow.commit()
-        return []
+        return
     if result.gone:
         _disable_endpoint(deps, item, key)
+        memo[key_id] = (replace(key, callback_disabled_at=now), url_refused)  # the rest of the batch stays unsent
         raise GiveUp(f"the receiver answered 410 Gone; {ENDPOINT_DISABLED}")
     _failed(deps, item, key, result.error or f"HTTP {result.status_code}", after=result.retry_after_seconds)
 

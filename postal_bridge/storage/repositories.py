@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from postal_bridge.domain.address import Address, Party, Ward
@@ -732,6 +732,58 @@ class SqlOutboxRepository(_Repo):
             .first()
         )
         return _outbox(row) if row else None
+
+    def claim_many(
+        self, item_ids: Sequence[int], *, kinds: Sequence[str], now: datetime, lease_until: datetime
+    ) -> list[OutboxItem]:
+        """``claim`` for several items of ``kinds`` in one statement; the ones not claimable are left out."""
+        if not item_ids or not kinds:
+            return []
+        rows = self.conn.execute(
+            update(_O)
+            .where(
+                _O.c.id.in_(list(item_ids)),
+                _O.c.kind.in_(list(kinds)),
+                or_(
+                    and_(_O.c.state == OutboxState.PENDING.value, _O.c.next_attempt_at <= now),
+                    and_(_O.c.state == OutboxState.IN_FLIGHT.value, _O.c.lease_until < now),
+                ),
+                _not_blocked(),
+            )
+            .values(state=OutboxState.IN_FLIGHT.value, lease_until=lease_until, attempts=_O.c.attempts + 1)
+            .returning(*_O.c)
+        ).mappings()
+        return sorted((_outbox(r) for r in rows), key=lambda item: item.id or 0)
+
+    def complete_many(self, claims: Sequence[tuple[int, int]], *, now: datetime) -> set[int]:
+        """``complete`` for several (id, attempt) claims in one statement; returns the ids still ours and now done."""
+        return self._settle_many(claims, state=OutboxState.DONE.value, completed_at=now, last_error=None)
+
+    def release_many(self, claims: Sequence[tuple[int, int]]) -> set[int]:
+        """Hand claimed items back unstarted: pending again, their claim not counted as an attempt."""
+        return self._settle_many(claims, state=OutboxState.PENDING.value, attempts=_O.c.attempts - 1)
+
+    def _settle_many(self, claims: Sequence[tuple[int, int]], **values: Any) -> set[int]:
+        if not claims:
+            return set()
+        rows = self.conn.execute(
+            update(_O)
+            .where(tuple_(_O.c.id, _O.c.attempts).in_(list(claims)), _O.c.state == OutboxState.IN_FLIGHT.value)
+            .values(lease_until=None, **values)
+            .returning(_O.c.id)
+        )
+        return set(rows.scalars())
+
+    def next_in_groups(self, ordering_keys: Sequence[str]) -> list[int]:
+        """``next_in_group`` for several groups in one query."""
+        if not ordering_keys:
+            return []
+        rows = self.conn.execute(
+            select(func.min(_O.c.id))
+            .where(_O.c.ordering_key.in_(list(ordering_keys)), _live(_O.c.state))
+            .group_by(_O.c.ordering_key)
+        )
+        return sorted(rows.scalars())
 
     def _settle(self, item_id: int, attempt: int, **values: Any) -> bool:
         res = self.conn.execute(

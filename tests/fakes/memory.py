@@ -568,6 +568,31 @@ class MemoryOutboxRepository(_Repo):
         self.tx.put("outbox", item_id, item)
         return self.get(item_id)
 
+    def claim_many(
+        self, item_ids: Sequence[int], *, kinds: Sequence[str], now: datetime, lease_until: datetime
+    ) -> list[OutboxItem]:
+        out = []
+        for item_id in sorted(item_ids):
+            item = self.get(item_id)
+            if item is not None and item.kind.value in kinds:
+                claimed = self.claim(item_id, now=now, lease_until=lease_until)
+                if claimed is not None:
+                    out.append(claimed)
+        return out
+
+    def complete_many(self, claims: Sequence[tuple[int, int]], *, now: datetime) -> set[int]:
+        return {i for i, attempt in claims if self.complete(i, attempt=attempt, now=now)}
+
+    def release_many(self, claims: Sequence[tuple[int, int]]) -> set[int]:
+        released = set()
+        for item_id, attempt in claims:
+            if self._settle(item_id, attempt, state=OutboxState.PENDING, attempts=attempt - 1):
+                released.add(item_id)
+        return released
+
+    def next_in_groups(self, ordering_keys: Sequence[str]) -> list[int]:
+        return sorted(n for key in set(ordering_keys) if (n := self.next_in_group(key)) is not None)
+
     def _update(self, item_id: int, **values: Any) -> None:
         item = self.get(item_id)
         if item is None:

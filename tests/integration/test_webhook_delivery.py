@@ -395,3 +395,65 @@ def test_a_redirect_to_an_internal_address_is_never_followed(hub) -> None:
     seen = len(hub.receiver.requests_seen)
     hub.run(hours=1)
     assert all(p != "/elsewhere" for _, p in hub.receiver.requests_seen[seen:])
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Batch jobs
+
+
+def _statements(hub, run) -> list[str]:
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):
+        seen.append(" ".join(statement.split())[:60])
+
+    event.listen(hub.container.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(hub.container.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_backlog_of_callbacks_is_claimed_and_completed_in_one_statement_per_batch(hub) -> None:
+    hub.receiver.mode = "down"
+    cids = [hub.create() for _ in range(8)]  # each consignment's first callback waits; the others queue behind it
+    hub.run(hours=0.1)
+    hub.receiver.mode = "ok"
+    hub.clock.advance(3 * HOUR)  # past every backoff: all eight heads are due together
+
+    def relay_and_drain() -> None:
+        assert outbox.relay_due(hub.deps) == 8
+        assert [j.func_name for j in hub.deps.jobs.queue("outbox").jobs] == ["workers.jobs.run_outbox_batch"]
+        drain(hub.container)  # each batch wakes the next callback of each of the eight consignments: another batch
+
+    sent_before = len(hub.receiver.deliveries)
+    updates = [s for s in _statements(hub, relay_and_drain) if s.startswith("UPDATE outbox")]
+    sent = len(hub.receiver.deliveries) - sent_before
+    assert sent >= 16 and sent % 8 == 0  # whole batches of eight callbacks, one per consignment
+    assert len(updates) == 2 * sent // 8, updates  # one claim and one completion per batch, not 8 + 8
+    hub.run(hours=1)
+    hub.assert_each_event_accepted_exactly_once(cids)
+
+
+def test_a_batch_past_its_budget_releases_what_it_has_not_sent(hub) -> None:
+    hub.receiver.mode = "down"
+    cids = [hub.create() for _ in range(5)]
+    hub.run(hours=0.1)
+    hub.receiver.mode = "ok"
+    hub.clock.advance(3 * HOUR)
+    with hub.deps.reader() as uow:
+        due = uow.outbox.due(now=hub.clock.now(), limit=100)
+        before = {i: uow.outbox.get(i).attempts for i in due}
+    outcome = outbox.process_many(hub.deps, due, budget_seconds=0.0)
+    assert outcome == {"done": 1, "deferred": 4}
+    with hub.deps.reader() as uow:
+        after = {i: (uow.outbox.get(i).state, uow.outbox.get(i).attempts) for i in due}
+    assert after[due[0]][0] == OutboxState.DONE
+    # The four not sent are pending again, their claim not counted as an attempt.
+    assert {i: after[i] for i in due[1:]} == {i: (OutboxState.PENDING, before[i]) for i in due[1:]}
+    drain(hub.container)
+    hub.run(hours=1)
+    hub.assert_each_event_accepted_exactly_once(cids)
