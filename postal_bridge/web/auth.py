@@ -8,6 +8,7 @@ users of another role.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -170,6 +171,8 @@ def account():
 
 # Messages from the services are English (they are shared with the JSON API); the pages show them in the user's
 # language. Each page module may add its own with ``ERROR_MESSAGES.update(...)``.
+# Messages with figures, matched whole: (pattern, render(match, translate_error)); see clerk/messages.py.
+ERROR_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str], Callable[[str], str]], str]]] = []
 ERROR_MESSAGES: dict[str, object] = {
     "The current password is not right.": _l("Mật khẩu hiện tại không đúng."),
     f"At least {accounts.MIN_PASSWORD} characters.": _l("Cần ít nhất %(n)s ký tự.", n=accounts.MIN_PASSWORD),
@@ -179,9 +182,16 @@ ERROR_MESSAGES: dict[str, object] = {
 
 
 def translate_error(message: str) -> str:
-    """A service's English message in the page's language (unknown messages are shown as they are)."""
+    """A service's message in the page's language: a fixed sentence by lookup, one with figures by pattern
+    (``ERROR_PATTERNS``, registered by the areas); unknown messages are shown as they are."""
     known = ERROR_MESSAGES.get(message)
-    return str(known) if known is not None else message
+    if known is not None:
+        return str(known)
+    for pattern, render in ERROR_PATTERNS:
+        match = pattern.fullmatch(message)
+        if match:
+            return render(match, translate_error)
+    return message
 
 
 def init_auth(app) -> None:

@@ -28,7 +28,8 @@ from flask_babel import lazy_gettext as _l
 from postal_bridge.domain.errors import Forbidden
 from postal_bridge.services.clerk_scope import ClerkCaller, clerk_caller
 from postal_bridge.web import nav
-from postal_bridge.web.auth import ERROR_MESSAGES, current_user, require_role
+from postal_bridge.web.auth import ERROR_MESSAGES, ERROR_PATTERNS, current_user, require_role
+from postal_bridge.web.clerk.messages import PATTERNS
 from postal_bridge.web.clerk.words import SERVICE_MESSAGES
 
 bp = Blueprint("clerk", __name__, url_prefix="/clerk")
@@ -38,6 +39,7 @@ nav.register("clerk", "clerk.worklist", _l("Việc hôm nay"), order=10)
 nav.register("clerk", "clerk.scan", _l("Quét mã"), order=20)
 nav.register("clerk", "clerk.handovers", _l("Bàn giao"), order=30)
 ERROR_MESSAGES.update(SERVICE_MESSAGES)
+ERROR_PATTERNS.extend(PATTERNS)
 
 
 def deps():

@@ -2,7 +2,8 @@
 
 The domain keeps Vietnamese labels for documents and service messages; these are the same words wrapped for
 Flask-Babel so that ``?lang=en`` shows English. Service messages that are fixed sentences are added to
-``auth.ERROR_MESSAGES`` so they are translated too; messages built with figures (times, statuses) stay Vietnamese.
+``auth.ERROR_MESSAGES`` so they are translated too; messages built with figures (times, statuses) are matched by
+pattern in ``messages.py``.
 """
 
 from __future__ import annotations
