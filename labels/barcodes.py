@@ -140,12 +140,47 @@ def qr_matrix(payload: str) -> tuple[bytearray, ...]:
     return segno.make_qr(payload, error="m", boost_error=False, mask=2).matrix
 
 
+def _qr_rects(matrix: tuple[bytearray, ...]) -> list[tuple[int, int, int, int]]:
+    """The dark modules as non-overlapping rectangles ``(column, row_from_bottom, width, height)`` in modules.
+
+    Each row's runs of dark modules are merged horizontally; a run that repeats exactly (same start and end) in the
+    rows below grows downwards instead of starting a new rectangle. Non-overlapping, so the even-odd and the
+    non-zero fill rules both fill exactly the dark modules.
+    """
+    n = len(matrix)
+    done: list[tuple[int, int, int, int]] = []
+    open_runs: dict[tuple[int, int], int] = {}  # (start, end) -> top row of the rectangle still growing down
+    for r, row in enumerate(matrix):
+        runs = []
+        c = 0
+        width = len(row)
+        while c < width:
+            if not row[c]:
+                c += 1
+                continue
+            start = c
+            while c < width and row[c]:
+                c += 1
+            runs.append((start, c))
+        current = {}
+        for run in runs:
+            current[run] = open_runs.pop(run, r)
+        for (start, end), top in open_runs.items():  # runs that stopped above this row
+            done.append((start, n - r, end - start, r - top))
+        open_runs = current
+    for (start, end), top in open_runs.items():
+        done.append((start, 0, end - start, n - top))
+    return done
+
+
 def draw_qr(canv: Canvas, payload: str, *, left: float, top: float, max_size: float) -> float:
     """Draw the QR for ``payload`` with its quiet-zone box's top-left corner at (``left``, ``top``).
 
-    All dark modules are emitted as ONE filled path, horizontally adjacent dark modules merged into a single
-    rectangle, so the PDF stays small and rasterisers fill the union without hairline seams. The quiet zone is
-    left blank (the caller keeps other ink out of the returned square). Returns the side of that square.
+    All dark modules are emitted as ONE filled path of non-overlapping rectangles (runs merged horizontally, and
+    identical runs in consecutive rows merged vertically) in a coordinate system scaled to one module, so every
+    number in the path is a small integer: the content stream stays small and cheap to write, compress and encode,
+    and rasterisers fill the union without hairline seams. The quiet zone is left blank (the caller keeps other ink
+    out of the returned square). Returns the side of that square.
     """
     matrix = qr_matrix(payload)
     modules = len(matrix) + 2 * QR_QUIET_MODULES
@@ -154,20 +189,11 @@ def draw_qr(canv: Canvas, payload: str, *, left: float, top: float, max_size: fl
         raise ValueError(f"QR for a {len(payload)}-character payload does not fit in {max_size:.1f} pt")
     module = dots * DOT
     origin_x = left + QR_QUIET_MODULES * module
-    origin_top = top - QR_QUIET_MODULES * module
+    origin_bottom = top - (QR_QUIET_MODULES + len(matrix)) * module
 
-    path = canv.beginPath()
-    for r, row in enumerate(matrix):
-        y = origin_top - (r + 1) * module
-        c = 0
-        n = len(row)
-        while c < n:
-            if not row[c]:
-                c += 1
-                continue
-            start = c
-            while c < n and row[c]:
-                c += 1
-            path.rect(origin_x + start * module, y, (c - start) * module, module)
-    canv.drawPath(path, stroke=0, fill=1)
+    ops = " ".join(f"{x} {y} {w} {h} re" for x, y, w, h in _qr_rects(matrix))
+    canv.saveState()
+    canv.transform(module, 0, 0, module, origin_x, origin_bottom)
+    canv.addLiteral(f"n {ops} f*")
+    canv.restoreState()
     return modules * module
