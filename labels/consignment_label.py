@@ -15,13 +15,13 @@ base letters and loose combining marks instead of the precomposed glyphs DejaVu 
 
 from __future__ import annotations
 
+import functools
 import io
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -108,7 +108,12 @@ class Para:
     space_before: float = 0.0
 
 
+@functools.lru_cache(maxsize=16384)
 def _width(text: str, font: str, size: float) -> float:
+    """``stringWidth``, memoised: fitting measures the same words at the same sizes again and again (every retry
+    of a shrinking block, the prefixes and captions of every label), and reportlab's pure-Python TrueType width is
+    one dict lookup per character. The fonts are registered once per process and never change, so the cached value
+    is exactly what ``stringWidth`` returns."""
     return stringWidth(text, font, size)
 
 
@@ -130,10 +135,32 @@ def _hard_break(line: str, font: str, size: float, width: float) -> list[str]:
     return out
 
 
-def wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Word-wrap with the font's real metrics (reportlab ``simpleSplit``), breaking over-long words too."""
+def _simple_split(text: str, font: str, size: float, width: float) -> list[str]:
+    """reportlab's ``simpleSplit`` (greedy word wrap on the font's metrics), step for step and with the same float
+    arithmetic, so it breaks at exactly the same words, but measuring through the memoised :func:`_width`."""
     lines: list[str] = []
-    for line in simpleSplit(text, font, size, width):
+    space = _width(" ", font, size)
+    for paragraph in text.split("\n"):
+        words: list[str] = []
+        used = -space
+        for word in paragraph.split():
+            word_width = _width(word, font, size)
+            if used + space + word_width <= width or words == []:
+                words.append(word)
+                used = used + space + word_width
+            else:
+                lines.append(" ".join(words))
+                words = [word]
+                used = word_width
+        if words != []:
+            lines.append(" ".join(words))
+    return lines
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Word-wrap with the font's real metrics (as reportlab ``simpleSplit``), breaking over-long words too."""
+    lines: list[str] = []
+    for line in _simple_split(text, font, size, width):
         lines.extend(_hard_break(line, font, size, width))
     return lines
 
