@@ -52,14 +52,15 @@ def _check_code128(value: str) -> None:
 
 @dataclass(frozen=True)
 class Code128Symbol:
-    """A Code128 widget whose module width is a whole number of dots; ``width`` includes both quiet zones."""
+    """A Code128 widget whose module width is a whole number of dots; ``width`` includes both quiet zones.
+
+    ``width`` is read from the widget once: every read of reportlab's ``Code128.width`` re-validates, re-encodes and
+    re-measures the value.
+    """
 
     widget: Code128
     module_dots: int
-
-    @property
-    def width(self) -> float:
-        return float(self.widget.width)
+    width: float
 
     @property
     def bar_height(self) -> float:
@@ -87,8 +88,9 @@ def make_code128(
             lquiet=CODE128_QUIET_MODULES * bar_width,
             rquiet=CODE128_QUIET_MODULES * bar_width,
         )
-        if widget.width <= max_width + 1e-6:
-            return Code128Symbol(widget=widget, module_dots=dots)
+        width = float(widget.width)
+        if width <= max_width + 1e-6:
+            return Code128Symbol(widget=widget, module_dots=dots, width=width)
     raise ValueError(f"Code128 for {value!r} does not fit in {max_width:.1f} pt even at {min_module_dots} dots/module")
 
 
