@@ -23,6 +23,8 @@ CODE128_QUIET_MODULES = 10
 QR_QUIET_MODULES = 4
 QR_MIN_MODULE_DOTS = 2
 
+_DARK = bytes([0] + [1] * 255)  # bytes.translate table: any non-zero module value is dark
+_DARK_RUN = re.compile(b"\x01+")
 _S10 = re.compile(r"^([A-Z]{2})(\d{3})(\d{3})(\d{3})([A-Z]{2})$")
 
 
@@ -153,20 +155,10 @@ def _qr_rects(matrix: tuple[bytearray, ...]) -> list[tuple[int, int, int, int]]:
     done: list[tuple[int, int, int, int]] = []
     open_runs: dict[tuple[int, int], int] = {}  # (start, end) -> top row of the rectangle still growing down
     for r, row in enumerate(matrix):
-        runs = []
-        c = 0
-        width = len(row)
-        while c < width:
-            if not row[c]:
-                c += 1
-                continue
-            start = c
-            while c < width and row[c]:
-                c += 1
-            runs.append((start, c))
         current = {}
-        for run in runs:
-            current[run] = open_runs.pop(run, r)
+        for run in _DARK_RUN.finditer(row.translate(_DARK)):
+            span = run.span()
+            current[span] = open_runs.pop(span, r)
         for (start, end), top in open_runs.items():  # runs that stopped above this row
             done.append((start, n - r, end - start, r - top))
         open_runs = current

@@ -255,6 +255,18 @@ def fit_single(text: str, font: str, size: float, min_size: float, width: float)
     return text, size
 
 
+def draw_text(
+    canv: Canvas, x: float, y: float, text: str, font: str, size: float, *, flush_right: bool = False
+) -> None:
+    """``setFont`` + ``drawString`` (or ``drawRightString`` ending at ``x``), writing the same PDF operators, minus
+    the width reportlab's ``drawString`` measures and throws away on every call (the right edge uses the memoised
+    :func:`_width`, the very value ``drawRightString`` would compute)."""
+    canv.setFont(font, size)
+    text_object = canv.beginText(x - _width(text, font, size) if flush_right else x, y)
+    text_object.textLine(text)
+    canv.drawText(text_object)
+
+
 def draw_lines(canv: Canvas, lines: Iterable[Line], left: float, top: float) -> float:
     """Draw ``lines`` from ``top`` downwards; returns the bottom of the block."""
     y = top
@@ -263,8 +275,7 @@ def draw_lines(canv: Canvas, lines: Iterable[Line], left: float, top: float) -> 
             baseline = y - ASCENT * line.size
             x = left
             for seg in line.segments:
-                canv.setFont(seg.font, seg.size)
-                canv.drawString(x, baseline, seg.text)
+                draw_text(canv, x, baseline, seg.text, seg.font, seg.size)
                 x += _width(seg.text, seg.font, seg.size)
         y -= line.height
     return y
@@ -308,11 +319,10 @@ def _two_ends(
         if not text:
             return top
         text, size = fit_single(text, font, size, HEADER_MIN_SIZE, width)
-        canv.setFont(font, size)
         if left_text:
-            canv.drawString(MARGIN, top - ASCENT * size, text)
+            draw_text(canv, MARGIN, top - ASCENT * size, text, font, size)
         else:
-            canv.drawRightString(PAGE_WIDTH - MARGIN, top - ASCENT * size, text)
+            draw_text(canv, PAGE_WIDTH - MARGIN, top - ASCENT * size, text, font, size, flush_right=True)
         return top - LEADING * size
 
     # One line, both sizes scaled by the same factor, no smaller than the minimum.
@@ -323,10 +333,8 @@ def _two_ends(
         if _width(left_text, left_font, ls) + HEADER_GAP + _width(right_text, right_font, rs) <= width:
             size = max(ls, rs)
             baseline = top - ASCENT * size
-            canv.setFont(left_font, ls)
-            canv.drawString(MARGIN, baseline, left_text)
-            canv.setFont(right_font, rs)
-            canv.drawRightString(PAGE_WIDTH - MARGIN, baseline, right_text)
+            draw_text(canv, MARGIN, baseline, left_text, left_font, ls)
+            draw_text(canv, PAGE_WIDTH - MARGIN, baseline, right_text, right_font, rs, flush_right=True)
             return top - LEADING * size
         if scale <= min_scale:
             break
@@ -334,12 +342,10 @@ def _two_ends(
 
     # Two lines.
     left_text, ls = fit_single(left_text, left_font, left_size, HEADER_MIN_SIZE, width)
-    canv.setFont(left_font, ls)
-    canv.drawString(MARGIN, top - ASCENT * ls, left_text)
+    draw_text(canv, MARGIN, top - ASCENT * ls, left_text, left_font, ls)
     top -= LEADING * ls
     right_text, rs = fit_single(right_text, right_font, right_size, HEADER_MIN_SIZE, width)
-    canv.setFont(right_font, rs)
-    canv.drawRightString(PAGE_WIDTH - MARGIN, top - ASCENT * rs, right_text)
+    draw_text(canv, PAGE_WIDTH - MARGIN, top - ASCENT * rs, right_text, right_font, rs, flush_right=True)
     return top - LEADING * rs
 
 
