@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -63,6 +64,7 @@ class Code128Symbol:
     widget: Code128
     module_dots: int
     width: float
+    pattern: str  # reportlab's decomposition: a bar per capital, a space per small letter, (letter index + 1) modules
 
     @property
     def bar_height(self) -> float:
@@ -92,7 +94,7 @@ def make_code128(
         )
         width = float(widget.width)
         if width <= max_width + 1e-6:
-            return Code128Symbol(widget=widget, module_dots=dots, width=width)
+            return Code128Symbol(widget=widget, module_dots=dots, width=width, pattern=widget.decomposed)
     raise ValueError(f"Code128 for {value!r} does not fit in {max_width:.1f} pt even at {min_module_dots} dots/module")
 
 
@@ -119,7 +121,28 @@ def draw_code128(
     if x < left:
         x = snap_up(left)
     y = top - bar_height
-    symbol.widget.drawOn(canv, x, y)
+    # What ``symbol.widget.drawOn(canv, x, y)`` writes, operator for operator (one ``n x 0 w h re f*`` per bar,
+    # positions accumulated as reportlab does), without re-encoding the value and with the few distinct bar
+    # widths and the bar height formatted once instead of once per bar.
+    canv.saveState()
+    canv.translate(x, y)
+    bar_width = symbol.widget.barWidth
+    height = fp_str(bar_height)
+    widths: dict[int, str] = {}
+    position = symbol.widget.lquiet
+    ops = []
+    for c in symbol.pattern:
+        if "a" <= c <= "z":
+            position = position + (ord(c) - ord("a") + 1) * bar_width
+        else:
+            w = (ord(c) - ord("A") + 1) * bar_width
+            size = widths.get(w)
+            if size is None:
+                size = widths[w] = fp_str(w)
+            ops.append(f"n {fp_str(position)} 0 {size} {height} re f*")
+            position += w
+    canv.addLiteral("\n".join(ops))
+    canv.restoreState()
 
     text = human_readable(value)
     bar_left = x + symbol.widget.lquiet
