@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -23,6 +24,8 @@ CODE128_QUIET_MODULES = 10
 QR_QUIET_MODULES = 4
 QR_MIN_MODULE_DOTS = 2
 
+_DARK = bytes([0] + [1] * 255)  # bytes.translate table: any non-zero module value is dark
+_DARK_RUN = re.compile(b"\x01+")
 _S10 = re.compile(r"^([A-Z]{2})(\d{3})(\d{3})(\d{3})([A-Z]{2})$")
 
 
@@ -52,14 +55,16 @@ def _check_code128(value: str) -> None:
 
 @dataclass(frozen=True)
 class Code128Symbol:
-    """A Code128 widget whose module width is a whole number of dots; ``width`` includes both quiet zones."""
+    """A Code128 widget whose module width is a whole number of dots; ``width`` includes both quiet zones.
+
+    ``width`` is read from the widget once: every read of reportlab's ``Code128.width`` re-validates, re-encodes and
+    re-measures the value.
+    """
 
     widget: Code128
     module_dots: int
-
-    @property
-    def width(self) -> float:
-        return float(self.widget.width)
+    width: float
+    pattern: str  # reportlab's decomposition: a bar per capital, a space per small letter, (letter index + 1) modules
 
     @property
     def bar_height(self) -> float:
@@ -87,8 +92,9 @@ def make_code128(
             lquiet=CODE128_QUIET_MODULES * bar_width,
             rquiet=CODE128_QUIET_MODULES * bar_width,
         )
-        if widget.width <= max_width + 1e-6:
-            return Code128Symbol(widget=widget, module_dots=dots)
+        width = float(widget.width)
+        if width <= max_width + 1e-6:
+            return Code128Symbol(widget=widget, module_dots=dots, width=width, pattern=widget.decomposed)
     raise ValueError(f"Code128 for {value!r} does not fit in {max_width:.1f} pt even at {min_module_dots} dots/module")
 
 
@@ -115,7 +121,28 @@ def draw_code128(
     if x < left:
         x = snap_up(left)
     y = top - bar_height
-    symbol.widget.drawOn(canv, x, y)
+    # What ``symbol.widget.drawOn(canv, x, y)`` writes, operator for operator (one ``n x 0 w h re f*`` per bar,
+    # positions accumulated as reportlab does), without re-encoding the value and with the few distinct bar
+    # widths and the bar height formatted once instead of once per bar.
+    canv.saveState()
+    canv.translate(x, y)
+    bar_width = symbol.widget.barWidth
+    height = fp_str(bar_height)
+    widths: dict[int, str] = {}
+    position = symbol.widget.lquiet
+    ops = []
+    for c in symbol.pattern:
+        if "a" <= c <= "z":
+            position = position + (ord(c) - ord("a") + 1) * bar_width
+        else:
+            w = (ord(c) - ord("A") + 1) * bar_width
+            size = widths.get(w)
+            if size is None:
+                size = widths[w] = fp_str(w)
+            ops.append(f"n {fp_str(position)} 0 {size} {height} re f*")
+            position += w
+    canv.addLiteral("\n".join(ops))
+    canv.restoreState()
 
     text = human_readable(value)
     bar_left = x + symbol.widget.lquiet
@@ -140,12 +167,37 @@ def qr_matrix(payload: str) -> tuple[bytearray, ...]:
     return segno.make_qr(payload, error="m", boost_error=False, mask=2).matrix
 
 
+def _qr_rects(matrix: tuple[bytearray, ...]) -> list[tuple[int, int, int, int]]:
+    """The dark modules as non-overlapping rectangles ``(column, row_from_bottom, width, height)`` in modules.
+
+    Each row's runs of dark modules are merged horizontally; a run that repeats exactly (same start and end) in the
+    rows below grows downwards instead of starting a new rectangle. Non-overlapping, so the even-odd and the
+    non-zero fill rules both fill exactly the dark modules.
+    """
+    n = len(matrix)
+    done: list[tuple[int, int, int, int]] = []
+    open_runs: dict[tuple[int, int], int] = {}  # (start, end) -> top row of the rectangle still growing down
+    for r, row in enumerate(matrix):
+        current = {}
+        for run in _DARK_RUN.finditer(row.translate(_DARK)):
+            span = run.span()
+            current[span] = open_runs.pop(span, r)
+        for (start, end), top in open_runs.items():  # runs that stopped above this row
+            done.append((start, n - r, end - start, r - top))
+        open_runs = current
+    for (start, end), top in open_runs.items():
+        done.append((start, 0, end - start, n - top))
+    return done
+
+
 def draw_qr(canv: Canvas, payload: str, *, left: float, top: float, max_size: float) -> float:
     """Draw the QR for ``payload`` with its quiet-zone box's top-left corner at (``left``, ``top``).
 
-    All dark modules are emitted as ONE filled path, horizontally adjacent dark modules merged into a single
-    rectangle, so the PDF stays small and rasterisers fill the union without hairline seams. The quiet zone is
-    left blank (the caller keeps other ink out of the returned square). Returns the side of that square.
+    All dark modules are emitted as ONE filled path of non-overlapping rectangles (runs merged horizontally, and
+    identical runs in consecutive rows merged vertically) in a coordinate system scaled to one module, so every
+    number in the path is a small integer: the content stream stays small and cheap to write, compress and encode,
+    and rasterisers fill the union without hairline seams. The quiet zone is left blank (the caller keeps other ink
+    out of the returned square). Returns the side of that square.
     """
     matrix = qr_matrix(payload)
     modules = len(matrix) + 2 * QR_QUIET_MODULES
@@ -154,20 +206,11 @@ def draw_qr(canv: Canvas, payload: str, *, left: float, top: float, max_size: fl
         raise ValueError(f"QR for a {len(payload)}-character payload does not fit in {max_size:.1f} pt")
     module = dots * DOT
     origin_x = left + QR_QUIET_MODULES * module
-    origin_top = top - QR_QUIET_MODULES * module
+    origin_bottom = top - (QR_QUIET_MODULES + len(matrix)) * module
 
-    path = canv.beginPath()
-    for r, row in enumerate(matrix):
-        y = origin_top - (r + 1) * module
-        c = 0
-        n = len(row)
-        while c < n:
-            if not row[c]:
-                c += 1
-                continue
-            start = c
-            while c < n and row[c]:
-                c += 1
-            path.rect(origin_x + start * module, y, (c - start) * module, module)
-    canv.drawPath(path, stroke=0, fill=1)
+    ops = " ".join(f"{x} {y} {w} {h} re" for x, y, w, h in _qr_rects(matrix))
+    canv.saveState()
+    canv.transform(module, 0, 0, module, origin_x, origin_bottom)
+    canv.addLiteral(f"n {ops} f*")
+    canv.restoreState()
     return modules * module

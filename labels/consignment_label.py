@@ -15,13 +15,13 @@ base letters and loose combining marks instead of the precomposed glyphs DejaVu 
 
 from __future__ import annotations
 
+import functools
 import io
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reportlab.lib.units import mm
-from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -108,7 +108,12 @@ class Para:
     space_before: float = 0.0
 
 
+@functools.lru_cache(maxsize=16384)
 def _width(text: str, font: str, size: float) -> float:
+    """``stringWidth``, memoised: fitting measures the same words at the same sizes again and again (every retry
+    of a shrinking block, the prefixes and captions of every label), and reportlab's pure-Python TrueType width is
+    one dict lookup per character. The fonts are registered once per process and never change, so the cached value
+    is exactly what ``stringWidth`` returns."""
     return stringWidth(text, font, size)
 
 
@@ -130,10 +135,32 @@ def _hard_break(line: str, font: str, size: float, width: float) -> list[str]:
     return out
 
 
-def wrap(text: str, font: str, size: float, width: float) -> list[str]:
-    """Word-wrap with the font's real metrics (reportlab ``simpleSplit``), breaking over-long words too."""
+def _simple_split(text: str, font: str, size: float, width: float) -> list[str]:
+    """reportlab's ``simpleSplit`` (greedy word wrap on the font's metrics), step for step and with the same float
+    arithmetic, so it breaks at exactly the same words, but measuring through the memoised :func:`_width`."""
     lines: list[str] = []
-    for line in simpleSplit(text, font, size, width):
+    space = _width(" ", font, size)
+    for paragraph in text.split("\n"):
+        words: list[str] = []
+        used = -space
+        for word in paragraph.split():
+            word_width = _width(word, font, size)
+            if used + space + word_width <= width or words == []:
+                words.append(word)
+                used = used + space + word_width
+            else:
+                lines.append(" ".join(words))
+                words = [word]
+                used = word_width
+        if words != []:
+            lines.append(" ".join(words))
+    return lines
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Word-wrap with the font's real metrics (as reportlab ``simpleSplit``), breaking over-long words too."""
+    lines: list[str] = []
+    for line in _simple_split(text, font, size, width):
         lines.extend(_hard_break(line, font, size, width))
     return lines
 
@@ -228,6 +255,18 @@ def fit_single(text: str, font: str, size: float, min_size: float, width: float)
     return text, size
 
 
+def draw_text(
+    canv: Canvas, x: float, y: float, text: str, font: str, size: float, *, flush_right: bool = False
+) -> None:
+    """``setFont`` + ``drawString`` (or ``drawRightString`` ending at ``x``), writing the same PDF operators, minus
+    the width reportlab's ``drawString`` measures and throws away on every call (the right edge uses the memoised
+    :func:`_width`, the very value ``drawRightString`` would compute)."""
+    canv.setFont(font, size)
+    text_object = canv.beginText(x - _width(text, font, size) if flush_right else x, y)
+    text_object.textLine(text)
+    canv.drawText(text_object)
+
+
 def draw_lines(canv: Canvas, lines: Iterable[Line], left: float, top: float) -> float:
     """Draw ``lines`` from ``top`` downwards; returns the bottom of the block."""
     y = top
@@ -236,8 +275,7 @@ def draw_lines(canv: Canvas, lines: Iterable[Line], left: float, top: float) -> 
             baseline = y - ASCENT * line.size
             x = left
             for seg in line.segments:
-                canv.setFont(seg.font, seg.size)
-                canv.drawString(x, baseline, seg.text)
+                draw_text(canv, x, baseline, seg.text, seg.font, seg.size)
                 x += _width(seg.text, seg.font, seg.size)
         y -= line.height
     return y
@@ -281,11 +319,10 @@ def _two_ends(
         if not text:
             return top
         text, size = fit_single(text, font, size, HEADER_MIN_SIZE, width)
-        canv.setFont(font, size)
         if left_text:
-            canv.drawString(MARGIN, top - ASCENT * size, text)
+            draw_text(canv, MARGIN, top - ASCENT * size, text, font, size)
         else:
-            canv.drawRightString(PAGE_WIDTH - MARGIN, top - ASCENT * size, text)
+            draw_text(canv, PAGE_WIDTH - MARGIN, top - ASCENT * size, text, font, size, flush_right=True)
         return top - LEADING * size
 
     # One line, both sizes scaled by the same factor, no smaller than the minimum.
@@ -296,10 +333,8 @@ def _two_ends(
         if _width(left_text, left_font, ls) + HEADER_GAP + _width(right_text, right_font, rs) <= width:
             size = max(ls, rs)
             baseline = top - ASCENT * size
-            canv.setFont(left_font, ls)
-            canv.drawString(MARGIN, baseline, left_text)
-            canv.setFont(right_font, rs)
-            canv.drawRightString(PAGE_WIDTH - MARGIN, baseline, right_text)
+            draw_text(canv, MARGIN, baseline, left_text, left_font, ls)
+            draw_text(canv, PAGE_WIDTH - MARGIN, baseline, right_text, right_font, rs, flush_right=True)
             return top - LEADING * size
         if scale <= min_scale:
             break
@@ -307,12 +342,10 @@ def _two_ends(
 
     # Two lines.
     left_text, ls = fit_single(left_text, left_font, left_size, HEADER_MIN_SIZE, width)
-    canv.setFont(left_font, ls)
-    canv.drawString(MARGIN, top - ASCENT * ls, left_text)
+    draw_text(canv, MARGIN, top - ASCENT * ls, left_text, left_font, ls)
     top -= LEADING * ls
     right_text, rs = fit_single(right_text, right_font, right_size, HEADER_MIN_SIZE, width)
-    canv.setFont(right_font, rs)
-    canv.drawRightString(PAGE_WIDTH - MARGIN, top - ASCENT * rs, right_text)
+    draw_text(canv, PAGE_WIDTH - MARGIN, top - ASCENT * rs, right_text, right_font, rs, flush_right=True)
     return top - LEADING * rs
 
 
