@@ -145,6 +145,9 @@ class SqlScanRepository:
         return out
 
     def add_many(self, scans: list[StoredScan]) -> None:
+        """Insert an upload's scans in one statement. A clash on (user, event id) — the same events uploaded at the
+        same time by another request — raises Conflict and leaves the transaction unusable (no savepoint: it cost two
+        round trips per batch); the caller rolls back and starts again (``services.scans.ingest_scans`` does)."""
         if not scans:
             return
         rows = [
@@ -169,8 +172,7 @@ class SqlScanRepository:
             for s in scans
         ]
         try:
-            with self.conn.begin_nested():
-                self.conn.execute(insert(_S), rows)
+            self.conn.execute(insert(_S), rows)
         except IntegrityError:
             raise Conflict("These scans were uploaded at the same time by another request; retry.") from None
 
