@@ -21,6 +21,7 @@ from postal_bridge.domain.outcomes import DeliveryProof, Outcome
 from postal_bridge.domain.scans import ItemRow, ScanOutcome, StoredScan
 from postal_bridge.domain.status import Kind, Status
 from postal_bridge.storage import tables as t
+from postal_bridge.storage.among import among
 
 _C = t.consignments
 _A = t.agencies
@@ -67,9 +68,9 @@ class SqlClerkScope:
         found: dict[str, str] = {}
         conds = []
         if codes:
-            conds += [_C.c.tracking_code.in_(chunk) for chunk in _chunks(sorted(set(codes)))]
+            conds += [among(self.conn, _C.c.tracking_code, chunk) for chunk in _chunks(sorted(set(codes)))]
         if tokens:
-            conds += [_C.c.tracking_token.in_(chunk) for chunk in _chunks(sorted(set(tokens)))]
+            conds += [among(self.conn, _C.c.tracking_token, chunk) for chunk in _chunks(sorted(set(tokens)))]
         for cond in conds:
             rows = self.conn.execute(
                 select(_C.c.id, _C.c.tracking_code, _C.c.tracking_token)
@@ -138,7 +139,7 @@ class SqlScanRepository:
         out: dict[str, StoredScan] = {}
         for chunk in _chunks(list(dict.fromkeys(event_ids))):
             rows = self.conn.execute(
-                select(_S).where(_S.c.user_id == user_id, _S.c.client_event_id.in_(chunk))
+                select(_S).where(_S.c.user_id == user_id, among(self.conn, _S.c.client_event_id, chunk))
             ).mappings()
             for r in rows:
                 out[r["client_event_id"]] = _scan(r)
@@ -183,7 +184,7 @@ class SqlScanRepository:
         for chunk in _chunks(list(dict.fromkeys(consignment_ids))):
             rows = self.conn.execute(
                 select(_S.c.consignment_id, _S.c.mode, _S.c.session_id, _S.c.scanned_at).where(
-                    _S.c.consignment_id.in_(chunk),
+                    among(self.conn, _S.c.consignment_id, chunk),
                     _S.c.scanned_on == day,
                     _S.c.post_office_code == post_office_code,
                     _S.c.outcome.in_([ScanOutcome.ACCEPTED.value, ScanOutcome.ALREADY_APPLIED.value]),
