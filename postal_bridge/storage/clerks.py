@@ -139,7 +139,7 @@ class SqlScanRepository:
         out: dict[str, StoredScan] = {}
         for chunk in _chunks(list(dict.fromkeys(event_ids))):
             rows = self.conn.execute(
-                select(_S).where(_S.c.user_id == user_id, among(self.conn, _S.c.client_event_id, chunk))
+                select(_S).where(_S.c.user_id == user_id, _S.c.client_event_id.in_(chunk))
             ).mappings()
             for r in rows:
                 out[r["client_event_id"]] = _scan(r)
@@ -184,7 +184,7 @@ class SqlScanRepository:
         for chunk in _chunks(list(dict.fromkeys(consignment_ids))):
             rows = self.conn.execute(
                 select(_S.c.consignment_id, _S.c.mode, _S.c.session_id, _S.c.scanned_at).where(
-                    among(self.conn, _S.c.consignment_id, chunk),
+                    _S.c.consignment_id.in_(chunk),
                     _S.c.scanned_on == day,
                     _S.c.post_office_code == post_office_code,
                     _S.c.outcome.in_([ScanOutcome.ACCEPTED.value, ScanOutcome.ALREADY_APPLIED.value]),
