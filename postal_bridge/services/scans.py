@@ -45,7 +45,7 @@ from postal_bridge.domain.scans import (
     scan_problem,
 )
 from postal_bridge.domain.sla import TZ, local_date
-from postal_bridge.domain.status import STATUS_LABELS_VI, Status
+from postal_bridge.domain.status import STATUS_LABELS_VI, Kind, Status
 from postal_bridge.domain.worklist import next_actions
 from postal_bridge.services.citizen_contacts import record_postman_contact
 from postal_bridge.services.clerk_scope import ClerkCaller, Summaries, office_name
@@ -90,6 +90,7 @@ class _Work:
     seen: dict[tuple[date, str, str, str | None], datetime] = field(default_factory=dict)
     touched: dict[str, Consignment] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
+    actions: dict[tuple[Kind, Status], tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
     def clerk_phone(self) -> str | None:
@@ -100,6 +101,18 @@ class _Work:
     def view(self, consignment_id: str) -> ItemRow:
         c = self.consignments.get(consignment_id)
         return ItemRow.of(c) if c is not None else self.rows[consignment_id]
+
+    def status(self, consignment_id: str) -> str:
+        """The item's status now (what ``view`` would say, without building the view)."""
+        c = self.consignments.get(consignment_id)
+        return (c.status if c is not None else self.rows[consignment_id].status).value
+
+    def next_actions(self, kind: Kind, status: Status) -> tuple[str, ...]:
+        """``worklist.next_actions`` as values, worked out once per kind and status in an upload."""
+        key = (kind, status)
+        if key not in self.actions:
+            self.actions[key] = tuple(a.value for a in next_actions(kind, status))
+        return self.actions[key]
 
 
 def _ingest(deps: Deps, caller: ClerkCaller, scans: list[ScanInput]) -> tuple[list[ScanResult], list[int]]:
@@ -161,9 +174,9 @@ def _ingest(deps: Deps, caller: ClerkCaller, scans: list[ScanInput]) -> tuple[li
             rows.append(_row(work, scans[i], event_ids[i], parsed.get(i), None, outcome, message, None, None))
         for i in sorted(target_of, key=lambda i: (scans[i].scanned_at, i)):  # in the order the scans were made
             cid = target_of[i]
-            before = work.view(cid).status.value
-            outcome, message = _apply(work, scans[i], cid)
-            after = work.view(cid).status.value
+            before = work.status(cid)
+            outcome, message = _apply(work, scans[i], event_ids[i], cid)
+            after = work.status(cid)
             rows.append(_row(work, scans[i], event_ids[i], parsed[i], cid, outcome, message, before, after))
 
         uow.consignments.save_many(list(work.touched.values()))
@@ -202,7 +215,7 @@ def _load_seen(work: _Work, day_items: list[tuple[date, str]]) -> None:
             work.seen[(day, cid, mode, session_id)] = at
 
 
-def _apply(work: _Work, scan: ScanInput, consignment_id: str) -> tuple[ScanOutcome, str]:
+def _apply(work: _Work, scan: ScanInput, event_id: str | None, consignment_id: str) -> tuple[ScanOutcome, str]:
     mode = ScanMode(scan.mode)
     if mode == ScanMode.LOOKUP:
         view = work.view(consignment_id)
@@ -213,7 +226,7 @@ def _apply(work: _Work, scan: ScanInput, consignment_id: str) -> tuple[ScanOutco
     key = (local_date(scan.scanned_at), c.id, mode.value, None)
     if key in work.seen:
         return ScanOutcome.DUPLICATE, _duplicate_message(mode, work.seen[key])
-    outcome, message = _move(work, scan, c, mode)
+    outcome, message = _move(work, scan, event_id, c, mode)
     if outcome in (ScanOutcome.ACCEPTED, ScanOutcome.ALREADY_APPLIED):
         work.seen.setdefault(key, scan.scanned_at)
     return outcome, message
@@ -224,7 +237,9 @@ def _duplicate_message(mode: ScanMode, at: datetime) -> str:
     return f"Mã này đã được quét {where} lúc {at.astimezone(TZ):%H:%M} hôm nay."
 
 
-def _move(work: _Work, scan: ScanInput, c: Consignment, mode: ScanMode) -> tuple[ScanOutcome, str]:
+def _move(
+    work: _Work, scan: ScanInput, event_id: str | None, c: Consignment, mode: ScanMode
+) -> tuple[ScanOutcome, str]:
     decision = decide(mode, c.kind, c.status)
     if decision.outcome != ScanOutcome.ACCEPTED or decision.target is None:
         return decision.outcome, decision.reason
@@ -258,7 +273,7 @@ def _move(work: _Work, scan: ScanInput, c: Consignment, mode: ScanMode) -> tuple
             details={
                 "before": {"status": before.value},
                 "after": {"status": c.status.value},
-                "client_event_id": canonical_event_id(scan.client_event_id),
+                "client_event_id": event_id,
                 "scanned_at": scan.scanned_at.isoformat(),
                 "post_office_code": work.caller.post_office_code,
             },
@@ -342,7 +357,7 @@ def _result(s: StoredScan, work: _Work, summaries: Summaries) -> ScanResult:
         outcome=s.outcome,
         message=s.message,
         code=(c.tracking_code or s.code) if c else s.code,
-        item=summaries.of(c, tuple(a.value for a in next_actions(c.kind, c.status))) if c else None,
+        item=summaries.of(c, work.next_actions(c.kind, c.status)) if c else None,
         status_before=s.status_before,
         status_after=s.status_after,
         status_before_label=label(s.status_before),

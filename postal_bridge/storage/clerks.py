@@ -21,6 +21,7 @@ from postal_bridge.domain.outcomes import DeliveryProof, Outcome
 from postal_bridge.domain.scans import ItemRow, ScanOutcome, StoredScan
 from postal_bridge.domain.status import Kind, Status
 from postal_bridge.storage import tables as t
+from postal_bridge.storage.among import among
 
 _C = t.consignments
 _A = t.agencies
@@ -67,9 +68,9 @@ class SqlClerkScope:
         found: dict[str, str] = {}
         conds = []
         if codes:
-            conds += [_C.c.tracking_code.in_(chunk) for chunk in _chunks(sorted(set(codes)))]
+            conds += [among(self.conn, _C.c.tracking_code, chunk) for chunk in _chunks(sorted(set(codes)))]
         if tokens:
-            conds += [_C.c.tracking_token.in_(chunk) for chunk in _chunks(sorted(set(tokens)))]
+            conds += [among(self.conn, _C.c.tracking_token, chunk) for chunk in _chunks(sorted(set(tokens)))]
         for cond in conds:
             rows = self.conn.execute(
                 select(_C.c.id, _C.c.tracking_code, _C.c.tracking_token)
@@ -145,6 +146,9 @@ class SqlScanRepository:
         return out
 
     def add_many(self, scans: list[StoredScan]) -> None:
+        """Insert an upload's scans in one statement. A clash on (user, event id) — the same events uploaded at the
+        same time by another request — raises Conflict and leaves the transaction unusable (no savepoint: it cost two
+        round trips per batch); the caller rolls back and starts again (``services.scans.ingest_scans`` does)."""
         if not scans:
             return
         rows = [
@@ -169,8 +173,7 @@ class SqlScanRepository:
             for s in scans
         ]
         try:
-            with self.conn.begin_nested():
-                self.conn.execute(insert(_S), rows)
+            self.conn.execute(insert(_S), rows)
         except IntegrityError:
             raise Conflict("These scans were uploaded at the same time by another request; retry.") from None
 
