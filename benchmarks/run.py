@@ -733,11 +733,11 @@ def workers(env: dict[str, str], kind: str, memory: MemoryWatch, redis_url: str)
 
 
 def drain_rate(container, kind: str, wakes: list[list[int]], timeout: float = 900.0) -> tuple[float, float]:
-    """Wake the outbox items, one ``enqueue_outbox`` call per entry of ``wakes`` (a push's, a status change's, or
-    the relay's whole backlog), and wait until none of ``kind`` is pending: (items/s, seconds)."""
+    """Wake the outbox items, each entry of ``wakes`` queued as its own wake-up (a push's, a status change's, or the
+    relay's whole backlog) but all in one Redis pipeline, as B-rq enqueues its no-op jobs, and wait until none of
+    ``kind`` is pending: (items/s, seconds)."""
     began = time.perf_counter()
-    for ids in wakes:
-        container.deps.jobs.enqueue_outbox(ids)
+    container.deps.jobs.enqueue_wakes(wakes)
     while _pending(container, kind):
         if time.perf_counter() - began > timeout:
             raise RuntimeError(f"{kind} outbox items still pending after {timeout:.0f} s")

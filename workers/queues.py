@@ -36,32 +36,35 @@ class RqJobQueue:
         return Queue(name, connection=self.conn, default_timeout=JOB_TIMEOUT[name])
 
     def enqueue_outbox(self, outbox_ids: Sequence[int]) -> None:
+        self.enqueue_wakes([outbox_ids])
+
+    def enqueue_wakes(self, wakes: Sequence[Sequence[int]]) -> None:
+        """Several wake-ups in one Redis round trip, each queued as ``enqueue_outbox`` would queue it alone."""
         q = self.queue("outbox")
-        ids = list(dict.fromkeys(outbox_ids))
         with self.conn.pipeline() as pipe:
-            if len(ids) <= SPREAD:
-                for i in ids:
-                    q.enqueue(
-                        "workers.jobs.run_outbox",
-                        i,
-                        job_id=f"outbox-{i}",
-                        result_ttl=60,
-                        failure_ttl=86400,
-                        pipeline=pipe,
-                    )
-            else:
-                for start in range(0, len(ids), BATCH):
-                    chunk = ids[start : start + BATCH]
-                    q.enqueue(
-                        "workers.jobs.run_outbox_batch",
-                        chunk,
-                        job_id=batch_job_id(chunk),
-                        job_timeout=JOB_TIMEOUT["outbox"] + BATCH_BUDGET_SECONDS,
-                        result_ttl=60,
-                        failure_ttl=86400,
-                        pipeline=pipe,
-                    )
+            for wake in wakes:
+                self._enqueue_wake(q, list(dict.fromkeys(wake)), pipe)
             pipe.execute()
+
+    @staticmethod
+    def _enqueue_wake(q: Queue, ids: list[int], pipe) -> None:
+        if len(ids) <= SPREAD:
+            for i in ids:
+                q.enqueue(
+                    "workers.jobs.run_outbox", i, job_id=f"outbox-{i}", result_ttl=60, failure_ttl=86400, pipeline=pipe
+                )
+            return
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start : start + BATCH]
+            q.enqueue(
+                "workers.jobs.run_outbox_batch",
+                chunk,
+                job_id=batch_job_id(chunk),
+                job_timeout=JOB_TIMEOUT["outbox"] + BATCH_BUDGET_SECONDS,
+                result_ttl=60,
+                failure_ttl=86400,
+                pipeline=pipe,
+            )
 
     def enqueue_poll(self, consignment_ids: Sequence[str]) -> None:
         q = self.queue("tracking")
