@@ -105,13 +105,8 @@ def process(deps: Deps, item_id: int, *, wake_later: list[int] | None = None) ->
     except LeaseLost:
         log.warning("outbox lease lost; another worker owns the item", extra={"outbox_id": item.id})
         return "lost"
-    except RetryLater as exc:
-        outcome = _retry(deps, item, exc.reason, exc.after_seconds)
-    except GiveUp as exc:
-        outcome = _dead(deps, item, str(exc))
-    except Exception as exc:
-        log.exception("outbox item failed", extra={"outbox_id": item.id, "kind": item.kind.value})
-        outcome = _retry(deps, item, f"{type(exc).__name__}: {exc}"[:500], None)
+    except Exception as exc:  # noqa: BLE001 - every failure is settled on the item: retried or dead-lettered
+        outcome = _settle_failure(deps, item, exc)
     if outcome in ("done", "dead") and item.ordering_key:
         with deps.reader() as uow:
             nxt = uow.outbox.next_in_group(item.ordering_key)
@@ -187,13 +182,8 @@ def _run_effects(deps: Deps, items: list[OutboxItem], wake: list[int], deadline:
             _EFFECTS[item.kind](deps, item, memo)
             sent.append(item)
             continue
-        except RetryLater as exc:
-            outcome = _retry(deps, item, exc.reason, exc.after_seconds)
-        except GiveUp as exc:
-            outcome = _dead(deps, item, str(exc))
-        except Exception as exc:
-            log.exception("outbox item failed", extra={"outbox_id": item.id, "kind": item.kind.value})
-            outcome = _retry(deps, item, f"{type(exc).__name__}: {exc}"[:500], None)
+        except Exception as exc:  # noqa: BLE001 - as in ``process``
+            outcome = _settle_failure(deps, item, exc)
         counts[outcome] += 1
         if outcome == "dead":
             settled.append(item)
@@ -225,6 +215,17 @@ def complete(uow, item: OutboxItem, deps: Deps) -> None:
     assert item.id is not None
     if not uow.outbox.complete(item.id, attempt=item.attempts, now=deps.clock.now()):
         raise LeaseLost(item.id)
+
+
+def _settle_failure(deps: Deps, item: OutboxItem, exc: Exception) -> str:
+    """A handler's failure, settled on its item: ``RetryLater`` and unexpected errors retry, ``GiveUp`` dead-letters.
+    Called from the ``except`` block, so an unexpected error is logged with its traceback."""
+    if isinstance(exc, RetryLater):
+        return _retry(deps, item, exc.reason, exc.after_seconds)
+    if isinstance(exc, GiveUp):
+        return _dead(deps, item, str(exc))
+    log.exception("outbox item failed", extra={"outbox_id": item.id, "kind": item.kind.value})
+    return _retry(deps, item, f"{type(exc).__name__}: {exc}"[:500], None)
 
 
 def _retry(deps: Deps, item: OutboxItem, reason: str, after: int | None) -> str:

@@ -192,19 +192,25 @@ def test_raw_courier_events_are_deduplicated_folded_in_time_order_and_adopted(uo
         uow.commit()
 
 
+def _api_key(agency: Agency, tag: str, now):
+    from postal_bridge.domain.model import ApiKey
+
+    return ApiKey(
+        id=str(uuid.uuid4()),
+        agency_id=agency.id,
+        name="k",
+        key_hash=tag * 64,
+        key_prefix=f"pb_{tag}",
+        webhook_secret=f"whsec_{tag}",
+        created_at=now,
+    )
+
+
 def test_a_stale_idempotency_claim_cannot_store_its_response(uow_factory, clock) -> None:
-    from postal_bridge.domain.model import ApiKey, IdempotencyRecord
+    from postal_bridge.domain.model import IdempotencyRecord
 
     a = _agency("A1")
-    key = ApiKey(
-        id=str(uuid.uuid4()),
-        agency_id=a.id,
-        name="k",
-        key_hash="h" * 64,
-        key_prefix="pb_x",
-        webhook_secret="whsec_x",
-        created_at=clock.now(),
-    )
+    key = _api_key(a, "x", clock.now())
     first_claim = clock.now()
     with uow_factory() as uow:
         uow.agencies.add(a)
@@ -228,18 +234,10 @@ def test_a_stale_idempotency_claim_cannot_store_its_response(uow_factory, clock)
 
 
 def test_insert_done_stores_a_finished_key_once_and_keeps_the_transaction_usable(uow_factory, clock) -> None:
-    from postal_bridge.domain.model import ApiKey, IdempotencyRecord
+    from postal_bridge.domain.model import IdempotencyRecord
 
     a = _agency("A2")
-    key = ApiKey(
-        id=str(uuid.uuid4()),
-        agency_id=a.id,
-        name="k",
-        key_hash="g" * 64,
-        key_prefix="pb_y",
-        webhook_secret="whsec_y",
-        created_at=clock.now(),
-    )
+    key = _api_key(a, "y", clock.now())
     answer = IdempotencyRecord(
         principal_id=key.id,
         key="k",
