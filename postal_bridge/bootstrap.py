@@ -298,6 +298,12 @@ class _NoQueue:
     def enqueue_outbox(self, outbox_ids) -> None:
         return None
 
+    def wake_drain(self) -> None:
+        return None
+
+    def drain_started(self) -> None:
+        return None
+
     def enqueue_poll(self, consignment_ids) -> None:
         return None
 

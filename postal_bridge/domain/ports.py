@@ -79,6 +79,15 @@ class JobQueue(Protocol):
 
     def enqueue_outbox(self, outbox_ids: Sequence[int]) -> None: ...
 
+    def wake_drain(self) -> None:
+        """Make sure a drain job (``outbox.drain``: whatever is due) is queued; one for any number of calls made
+        before it starts."""
+        ...
+
+    def drain_started(self) -> None:
+        """Called by a drain job before it looks for due items: a wake-up after this queues another drain."""
+        ...
+
     def enqueue_poll(self, consignment_ids: Sequence[str]) -> None: ...
 
     def ping(self) -> bool: ...
@@ -231,6 +240,13 @@ class OutboxRepository(Protocol):
     def claim_many(
         self, item_ids: Sequence[int], *, kinds: Sequence[str], now: datetime, lease_until: datetime
     ) -> list[OutboxItem]: ...
+
+    def claim_due(
+        self, *, shares: Sequence[tuple[Sequence[str], int]], now: datetime, lease_until: datetime
+    ) -> list[OutboxItem]:
+        """For each (kinds, limit) share, the oldest claimable items of those kinds, at most limit, all claimed at
+        once (a drain job's round)."""
+        ...
 
     def complete_many(self, claims: Sequence[tuple[int, int]], *, now: datetime) -> set[int]: ...
 

@@ -82,3 +82,10 @@ class Deps:
             self.jobs.enqueue_outbox(outbox_ids)
         except Exception as exc:  # noqa: BLE001 - Redis down must not fail a committed command
             log.warning("enqueue failed; the relay will pick the work up", extra={"error": type(exc).__name__})
+
+    def wake_drain(self) -> None:
+        """Make sure a drain job is queued (a drain with more work than it takes asks for a second beside it)."""
+        try:
+            self.jobs.wake_drain()
+        except Exception as exc:  # noqa: BLE001 - as in ``wake``: the relay finds what a lost wake-up leaves
+            log.warning("enqueue failed; the relay will pick the work up", extra={"error": type(exc).__name__})

@@ -580,6 +580,18 @@ class MemoryOutboxRepository(_Repo):
                     out.append(claimed)
         return out
 
+    def claim_due(
+        self, *, shares: Sequence[tuple[Sequence[str], int]], now: datetime, lease_until: datetime
+    ) -> list[OutboxItem]:
+        out: list[OutboxItem] = []
+        for kinds, limit in shares:
+            taken = 0
+            for item_id in sorted(i for i, item in self.tx.items("outbox") if item.kind.value in kinds):
+                if taken < limit and (claimed := self.claim(item_id, now=now, lease_until=lease_until)) is not None:
+                    out.append(claimed)
+                    taken += 1
+        return sorted(out, key=lambda item: item.id or 0)
+
     def complete_many(self, claims: Sequence[tuple[int, int]], *, now: datetime) -> set[int]:
         return {i for i, attempt in claims if self.complete(i, attempt=attempt, now=now)}
 
@@ -979,6 +991,7 @@ class FakeJobQueue:
         self.outbox_calls: list[list[int]] = []
         self.poll_ids: list[str] = []
         self.poll_calls: list[list[str]] = []
+        self.drain_wakes = 0
         self.fail = fail
 
     def enqueue_outbox(self, outbox_ids: Sequence[int]) -> None:
@@ -986,6 +999,15 @@ class FakeJobQueue:
             raise ConnectionError("redis is down")
         self.outbox_calls.append(list(outbox_ids))
         self.outbox_ids.extend(outbox_ids)
+
+    def wake_drain(self) -> None:
+        if self.fail:
+            raise ConnectionError("redis is down")
+        self.drain_wakes += 1
+
+    def drain_started(self) -> None:
+        if self.fail:
+            raise ConnectionError("redis is down")
 
     def enqueue_poll(self, consignment_ids: Sequence[str]) -> None:
         if self.fail:
@@ -1001,6 +1023,7 @@ class FakeJobQueue:
         self.outbox_calls.clear()
         self.poll_ids.clear()
         self.poll_calls.clear()
+        self.drain_wakes = 0
 
 
 class FakeWebhookSender:
