@@ -154,7 +154,7 @@ def _render_and_store(deps: Deps, c: Consignment) -> bytes:
     return pdf
 
 
-@handles(OutboxKind.RENDER_LABEL)
+@handles(OutboxKind.RENDER_LABEL, local=True)
 def render_label_job(deps: Deps, item: OutboxItem) -> list[int]:
     """Pre-render right after booking so the counter's first print is instant."""
     with deps.uow() as uow:

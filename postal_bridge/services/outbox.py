@@ -49,11 +49,18 @@ Effect = Callable[[Deps, OutboxItem, dict], None]
 _HANDLERS: dict[OutboxKind, Handler] = {}
 _ON_DEAD: dict[OutboxKind, DeadHook] = {}
 _EFFECTS: dict[OutboxKind, Effect] = {}
+_LOCAL: set[OutboxKind] = set()
 
 
-def handles(kind: OutboxKind) -> Callable[[Handler], Handler]:
+def handles(kind: OutboxKind, *, local: bool = False) -> Callable[[Handler], Handler]:
+    """Register the handler of ``kind``. ``local``: it calls no outside system (a fold, a label), so a drain job may
+    claim several at once; a handler that calls a courier or a gateway is claimed one at a time, so a hanging call
+    holds back no other item."""
+
     def register(fn: Handler) -> Handler:
         _HANDLERS[kind] = fn
+        if local:
+            _LOCAL.add(kind)
         return fn
 
     return register
@@ -99,8 +106,18 @@ def process(deps: Deps, item_id: int, *, wake_later: list[int] | None = None) ->
     if item is None:
         return "skipped"
     wake: list[int] = []
+    outcome = _run(deps, item, wake)
+    if wake_later is None:
+        deps.wake(wake)
+    else:
+        wake_later.extend(wake)
+    return outcome
+
+
+def _run(deps: Deps, item: OutboxItem, wake: list[int]) -> str:
+    """Run a claimed item's handler and settle its outcome; what it made due is appended to ``wake``."""
     try:
-        wake = _HANDLERS[item.kind](deps, item)
+        wake.extend(_HANDLERS[item.kind](deps, item))
         outcome = "done"
     except LeaseLost:
         log.warning("outbox lease lost; another worker owns the item", extra={"outbox_id": item.id})
@@ -112,10 +129,6 @@ def process(deps: Deps, item_id: int, *, wake_later: list[int] | None = None) ->
             nxt = uow.outbox.next_in_group(item.ordering_key)
         if nxt is not None:
             wake.append(nxt)
-    if wake_later is None:
-        deps.wake(wake)
-    else:
-        wake_later.extend(wake)
     return outcome
 
 
@@ -149,6 +162,78 @@ def process_many(deps: Deps, item_ids: Sequence[int], *, budget_seconds: float =
     return dict(counts)
 
 
+def drain(
+    deps: Deps,
+    *,
+    on_backlog: Callable[[], None],
+    budget_seconds: float = BATCH_BUDGET_SECONDS,
+) -> dict:
+    """Claim and run whatever is due, oldest first, until nothing is or ``budget_seconds`` have passed: the job a
+    coalesced wake-up runs (``JobQueue.wake_drain``). Under load many items arrive while one drain job waits, and
+    one job then carries them all, so rq's per-job cost is paid per drain, not per item.
+
+    Each round claims up to ``DRAIN_EFFECTS`` callbacks together, up to ``DRAIN_LOCAL`` local items (folds, labels)
+    and one item that calls a courier or a gateway, so none starves the others. ``on_backlog`` (the queue's ring) is
+    called when there may be more than this job should take alone (a full claim, a second round, a courier call that
+    may hang, the budget spent), so an idle worker starts another drain beside this one."""
+    from postal_bridge.services import booking, labels, notify, sms, tracking  # noqa: F401 - registers the handlers
+
+    deadline = time.monotonic() + budget_seconds
+    effects = [k.value for k in _EFFECTS]
+    local = [k.value for k in _HANDLERS if k in _LOCAL and k not in _EFFECTS]
+    remote = [k.value for k in _HANDLERS if k not in _LOCAL and k not in _EFFECTS]
+    counts: Counter[str] = Counter()
+    rounds = 0
+    while True:
+        wake: list[int] = []
+        claimed = _claim_due(deps, [(effects, DRAIN_EFFECTS), (local, DRAIN_LOCAL), (remote, 1)])
+        batch = [i for i in claimed if i.kind in _EFFECTS]
+        items = [i for i in claimed if i.kind not in _EFFECTS]
+        calls = [i for i in items if i.kind not in _LOCAL]
+        if claimed and (rounds or calls or len(batch) == DRAIN_EFFECTS or len(items) > 1):
+            on_backlog()
+        if batch:
+            counts.update(_run_effects(deps, batch, wake, deadline))
+        for n, item in enumerate(items):
+            if (n or batch) and time.monotonic() > deadline:
+                _release(deps, items[n:])
+                counts["deferred"] += len(items) - n
+                break
+            counts[_run(deps, item, wake)] += 1
+        if wake:  # what this round made due: the next round claims it; a ring lets an idle worker share it
+            on_backlog()
+        rounds += 1
+        if not claimed:
+            break
+        if time.monotonic() > deadline:
+            on_backlog()
+            break
+    return dict(counts)
+
+
+# A drain's share of each round: callbacks are claimed, sent and completed together; local items (a fold, a label)
+# run one after the other; an item calling a courier or a gateway is claimed alone.
+DRAIN_EFFECTS = 25
+DRAIN_LOCAL = 10
+
+
+def _claim_due(deps: Deps, shares: list[tuple[list[str], int]]) -> list[OutboxItem]:
+    now = deps.clock.now()
+    with deps.uow() as uow:
+        claimed = uow.outbox.claim_due(
+            shares=shares, now=now, lease_until=now + timedelta(seconds=deps.outbox_lease_seconds)
+        )
+        uow.commit()
+    return claimed
+
+
+def _release(deps: Deps, items: Sequence[OutboxItem]) -> None:
+    """Hand claimed, unstarted items back: due again at once, their claim not counted as an attempt."""
+    with deps.uow() as uow:
+        uow.outbox.release_many([(i.id, i.attempts) for i in items if i.id is not None])
+        uow.commit()
+
+
 def _claim_effects(deps: Deps, item_ids: Sequence[int]) -> list[OutboxItem]:
     if not _EFFECTS or len(item_ids) < 2:
         return []
@@ -172,9 +257,7 @@ def _run_effects(deps: Deps, items: list[OutboxItem], wake: list[int], deadline:
     for n, item in enumerate(items):
         if n and time.monotonic() > deadline:
             rest = items[n:]
-            with deps.uow() as uow:
-                uow.outbox.release_many([(i.id, i.attempts) for i in rest if i.id is not None])
-                uow.commit()
+            _release(deps, rest)
             wake.extend(i.id for i in rest if i.id is not None)
             counts["deferred"] += len(rest)
             break

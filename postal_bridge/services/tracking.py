@@ -234,7 +234,7 @@ def _reachable(kind: Kind, current: Status, target: Status) -> bool:
     return False
 
 
-@handles(OutboxKind.APPLY_TRACKING)
+@handles(OutboxKind.APPLY_TRACKING, local=True)
 def apply_tracking(deps: Deps, item: OutboxItem) -> list[int]:
     """Fold events that a webhook stored (the webhook answered the courier before any of this ran).
 
