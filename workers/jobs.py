@@ -14,5 +14,11 @@ def run_outbox_batch(outbox_ids: list[int]) -> dict:
     return outbox.process_many(container().deps, outbox_ids)
 
 
+def run_outbox_drain() -> dict:
+    deps = container().deps
+    deps.jobs.drain_started()
+    return outbox.drain(deps, on_backlog=deps.wake_drain)
+
+
 def poll_consignment(consignment_id: str) -> int:
     return tracking.poll_consignment(container().deps, consignment_id)

@@ -14,6 +14,7 @@ from postal_bridge.domain.commands import CreateConsignment
 from postal_bridge.services import agencies, consignments, outbox
 from postal_bridge.storage import tables
 from tests.conftest import drain, register_hanoi
+from workers.queues import SPREAD
 
 
 class CountingSandbox(SandboxCarrier):
@@ -175,14 +176,24 @@ def test_a_wake_up_of_many_items_is_queued_as_batch_jobs_and_each_item_still_run
         assert uow.outbox.counts() == {"done": 60}
 
 
-def test_a_few_items_keep_a_job_each_so_they_run_side_by_side(counting, redis_url) -> None:
-    from workers.queues import SPREAD
+def test_a_few_items_ring_one_drain_which_asks_for_a_second_beside_it(counting, redis_url) -> None:
+    from workers.jobs import run_outbox_drain
 
-    c, _ = counting
-    _create_many(c, SPREAD)
+    c, carrier = counting
+    ids = _create_many(c, SPREAD)
     Redis.from_url(redis_url).flushdb()
     outbox.relay_due(c.deps)
-    assert [name for name, _ in _queued(c)] == ["workers.jobs.run_outbox"] * SPREAD
+    outbox.relay_due(c.deps)  # the bell is rung: a second relay round queues nothing more
+    assert [name for name, _ in _queued(c)] == ["workers.jobs.run_outbox_drain"]
+    c.deps.jobs.queue("outbox").empty()
+    outcome = run_outbox_drain()  # what the queued job runs
+    assert outcome == {"done": 2 * SPREAD}  # the bookings, one per round, and the labels they made due
+    assert sorted(carrier.creates.values()) == [1] * SPREAD
+    assert _booked_events(c, ids) == [1] * SPREAD
+    # Each courier call rang the bell, so an idle worker would have started a drain beside this one.
+    assert [name for name, _ in _queued(c)] == ["workers.jobs.run_outbox_drain"]
+    drain(c)  # that second drain finds nothing left
+    assert sorted(carrier.creates.values()) == [1] * SPREAD
 
 
 def test_a_batch_past_its_time_budget_hands_the_rest_back_to_the_queue(counting, redis_url) -> None:
