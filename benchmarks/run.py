@@ -1017,7 +1017,7 @@ def measure_product(
                     _flush_queues(container)
                     half = len(callback_codes) // 2
                     for figure, codes, label in (
-                        ("callbacks", callback_codes[:half], "each woken on its own (one job per callback)"),
+                        ("callbacks", callback_codes[:half], "each woken on its own (a wake-up per callback)"),
                         ("callbacks_backlog", callback_codes[half:], "a backlog woken at once (batch jobs)"),
                     ):
                         _settle_outbox(container)

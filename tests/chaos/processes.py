@@ -184,6 +184,7 @@ class Cluster:
         *,
         couriers: Iterable[str] = ("ghn",),
         app_database_url: str | None = None,
+        lease_seconds: int = LEASE_SECONDS,
     ) -> None:
         from postal_bridge import create_app
         from postal_bridge.bootstrap import build
@@ -198,7 +199,7 @@ class Cluster:
             instance_dir=tmp_path / "instance",
             redis_url=redis.url,
             allow_private_callbacks=True,
-            outbox_lease_seconds=LEASE_SECONDS,
+            outbox_lease_seconds=lease_seconds,
             public_base_url="http://pb.test",
             env="test",
             secret_key="chaos-secret",
@@ -234,7 +235,7 @@ class Cluster:
             POSTAL_BRIDGE_REDIS_URL=redis.url,
             POSTAL_BRIDGE_INSTANCE_DIR=str(tmp_path / "instance"),
             POSTAL_BRIDGE_ALLOW_PRIVATE_CALLBACKS="1",  # the fake dossier receiver listens on loopback
-            POSTAL_BRIDGE_OUTBOX_LEASE_SECONDS=str(LEASE_SECONDS),
+            POSTAL_BRIDGE_OUTBOX_LEASE_SECONDS=str(lease_seconds),
             POSTAL_BRIDGE_SMS_GATEWAY="off",
             POSTAL_BRIDGE_LOG_LEVEL="INFO",  # as much as the processes say, for the personal-data check of the logs
         )

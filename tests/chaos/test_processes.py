@@ -50,6 +50,18 @@ def cluster(chaos_db: str, chaos_redis: EmbeddedRedis, tmp_path: Path) -> Iterat
     assert not c.strays(), "a process of this test outlived it"
 
 
+@pytest.fixture
+def long_lease_cluster(chaos_db: str, chaos_redis: EmbeddedRedis, tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster whose lease outlasts a courier call's 10 s read timeout, as production's 120 s does: with the
+    5 s chaos lease a row still hanging in one worker is lapsed, and any idle worker may rightly claim it again."""
+    c = Cluster(chaos_db, chaos_redis, tmp_path, lease_seconds=30)
+    try:
+        yield c
+    finally:
+        c.close()
+    assert not c.strays(), "a process of this test outlived it"
+
+
 def _book_row(c: Cluster, cid: str) -> dict:
     return next(r for r in c.outbox_rows() if r["consignment_id"] == cid and r["kind"] == "book")
 
@@ -145,7 +157,8 @@ def test_f3_second_sigterm_cold_shutdown_the_job_is_redone(cluster: Cluster) -> 
     cluster.check()
 
 
-def test_courier_hang_past_the_read_timeout_before_and_after_recording(cluster: Cluster) -> None:
+def test_courier_hang_past_the_read_timeout_before_and_after_recording(long_lease_cluster: Cluster) -> None:
+    cluster = long_lease_cluster
     fake = cluster.fleet.fakes["ghn"]
     fake.timeout_seconds = 11.5  # longer than the adapter's 10 s read timeout: the adapter gives up, not the fake
     cluster.fleet.arm("ghn", "timeout")  # the first create hangs unrecorded
