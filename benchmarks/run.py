@@ -699,11 +699,21 @@ def _pending(container, kind: str) -> int:
 
 def _settle_outbox(container) -> None:
     """Between phases: what earlier phases queued (bookings, folds, callbacks) is set aside, so each phase's workers
-    run only its own items. Benchmark-only: production never skips outbox rows."""
-    from sqlalchemy import update
+    run only its own items. Benchmark-only: production never skips outbox rows. Items a worker is running (the
+    callbacks a fold queued) are let finish first, so setting them aside does not take a lease from under it."""
+    from sqlalchemy import func, select, update
 
     from postal_bridge.storage import tables as t
 
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with container.engine.connect() as conn:
+            running = conn.execute(
+                select(func.count()).select_from(t.outbox).where(t.outbox.c.state == "in_flight")
+            ).scalar_one()
+        if not running:
+            break
+        time.sleep(0.05)
     with container.engine.begin() as conn:
         conn.execute(
             update(t.outbox)
@@ -732,18 +742,24 @@ def workers(env: dict[str, str], kind: str, memory: MemoryWatch, redis_url: str)
         memory.unwatch(f"worker_{kind}")
 
 
-def drain_rate(container, kind: str, wakes: list[list[int]], timeout: float = 900.0) -> tuple[float, float]:
+def drain_rate(container, kind: str, wakes: list[list[int]], timeout: float | None = None) -> tuple[float, float]:
     """Wake the outbox items, each entry of ``wakes`` queued as its own wake-up (a push's, a status change's, or the
     relay's whole backlog) but all in one Redis pipeline, as B-rq enqueues its no-op jobs, and wait until none of
     ``kind`` is pending: (items/s, seconds)."""
+    items = sum(map(len, wakes))
+    # Far above any rate measured here (0.1 s per item is 10/s): a drain that stops short fails the run in minutes.
+    timeout = timeout if timeout is not None else 60 + 0.1 * items
     began = time.perf_counter()
     container.deps.jobs.enqueue_wakes(wakes)
     while _pending(container, kind):
         if time.perf_counter() - began > timeout:
-            raise RuntimeError(f"{kind} outbox items still pending after {timeout:.0f} s")
+            raise RuntimeError(
+                f"{_pending(container, kind)} of {items} {kind} outbox items still pending after {timeout:.0f} s: "
+                "the workers stopped draining (a wake-up swallowed?); their warnings, if any, are printed above"
+            )
         time.sleep(0.02)
     seconds = time.perf_counter() - began
-    return sum(map(len, wakes)) / seconds, seconds
+    return items / seconds, seconds
 
 
 def queue_tracking(container, codes: list[str], per_push: int) -> tuple[list[list[int]], int]:
@@ -1060,12 +1076,17 @@ def measure_product(
 
 
 def _flush_queues(container) -> None:
+    """Empty the queues and clear the drain doorbell with them: a bell rung by the previous phase (its drain job now
+    emptied away) would otherwise swallow this phase's first ring until it expires, and the benchmark runs no relay
+    to find the rows meanwhile."""
     from rq import Queue
 
-    from workers.queues import QUEUES
+    from workers.queues import BELL_KEY, QUEUES
 
+    conn = container.redis()
     for name in QUEUES:
-        Queue(name, connection=container.redis()).empty()
+        Queue(name, connection=conn).empty()
+    conn.delete(BELL_KEY)
 
 
 def _check(summary: dict, what: str) -> None:
