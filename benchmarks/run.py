@@ -697,14 +697,36 @@ def _pending(container, kind: str) -> int:
         ).scalar_one()
 
 
+def _states(container, ids: list[int]) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from postal_bridge.storage import tables as t
+
+    with container.engine.connect() as conn:
+        rows = conn.execute(
+            select(t.outbox.c.state, func.count()).where(t.outbox.c.id.in_(ids)).group_by(t.outbox.c.state)
+        ).all()
+    return {state: n for state, n in rows}
+
+
 def _settle_outbox(container) -> None:
     """Between phases: what earlier phases queued (bookings, folds, callbacks) is set aside, so each phase's workers
-    run only its own items. Benchmark-only: production never skips outbox rows. Items a worker is running (the
-    callbacks a fold queued) are let finish first, so setting them aside does not take a lease from under it."""
+    run only its own items. Benchmark-only: production never skips outbox rows. Pending rows go first, so a running
+    drain finds nothing more; the items it already holds are let finish (setting them aside would take a lease from
+    under it); what is still held after 30 s is set aside too."""
     from sqlalchemy import func, select, update
 
     from postal_bridge.storage import tables as t
 
+    def set_aside(states: tuple[str, ...]) -> None:
+        with container.engine.begin() as conn:
+            conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.state.in_(states))
+                .values(state="done", last_error="set aside by the benchmark")
+            )
+
+    set_aside(("pending",))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with container.engine.connect() as conn:
@@ -714,12 +736,7 @@ def _settle_outbox(container) -> None:
         if not running:
             break
         time.sleep(0.05)
-    with container.engine.begin() as conn:
-        conn.execute(
-            update(t.outbox)
-            .where(t.outbox.c.state.in_(("pending", "in_flight")))
-            .values(state="done", last_error="set aside by the benchmark")
-        )
+    set_aside(("pending", "in_flight"))
 
 
 @contextlib.contextmanager
@@ -749,6 +766,9 @@ def drain_rate(container, kind: str, wakes: list[list[int]], timeout: float | No
     items = sum(map(len, wakes))
     # Far above any rate measured here (0.1 s per item is 10/s): a drain that stops short fails the run in minutes.
     timeout = timeout if timeout is not None else 60 + 0.1 * items
+    before = _states(container, [i for w in wakes for i in w])
+    if set(before) != {"pending"}:
+        raise RuntimeError(f"{kind}: before the wake-up the items were {before}, not all pending: something ran them")
     began = time.perf_counter()
     container.deps.jobs.enqueue_wakes(wakes)
     while _pending(container, kind):
@@ -759,6 +779,10 @@ def drain_rate(container, kind: str, wakes: list[list[int]], timeout: float | No
             )
         time.sleep(0.02)
     seconds = time.perf_counter() - began
+    # A drain that failed its items also leaves none pending: that would time an error path, not the product.
+    states = _states(container, [i for w in wakes for i in w])
+    if set(states) != {"done"}:
+        raise RuntimeError(f"{kind}: the woken outbox items ended as {states}, not all done; see the warnings above")
     return items / seconds, seconds
 
 
@@ -1011,10 +1035,11 @@ def measure_product(
         # -- workers ----------------------------------------------------------------------------------------------
         for cls in ("simple", "fork"):
             noop = base[f"rq_{cls}"]["jobs_per_s"]
+            _flush_queues(container)  # a drain the scans rang must not start with the workers and chase this phase
+            _settle_outbox(container)
             with workers(env, cls, memory, redis_url):
                 for per_push in (1, 100):
-                    _settle_outbox(container)
-                    _flush_queues(container)
+                    _quiesce(container)
                     progress(f"[{kind}] tracking events applied, 2 × {cls} workers, {per_push} event(s) per push …")
                     pushes, events = queue_tracking(container, apply_codes[(cls, per_push)], per_push)
                     _, seconds = drain_rate(container, "apply_tracking", pushes)
@@ -1029,15 +1054,13 @@ def measure_product(
                         detail={"events": events, "items": sum(map(len, pushes)), "seconds": round(seconds, 3)},
                     )
                 if cls == "simple":
-                    _settle_outbox(container)
-                    _flush_queues(container)
+                    _quiesce(container)
                     half = len(callback_codes) // 2
                     for figure, codes, label in (
                         ("callbacks", callback_codes[:half], "each woken on its own (a wake-up per callback)"),
                         ("callbacks_backlog", callback_codes[half:], "a backlog woken at once (batch jobs)"),
                     ):
-                        _settle_outbox(container)
-                        _flush_queues(container)
+                        _quiesce(container)
                         progress(f"[{kind}] dossier webhooks delivered, 2 × SimpleWorker, {label} …")
                         ids = queue_callbacks(container, codes)
                         wakes = [[i] for i in ids] if figure == "callbacks" else [ids]
@@ -1073,6 +1096,27 @@ def measure_product(
             memory.peak.pop(role, None)
     finally:
         container.close()
+
+
+def _quiesce(container) -> None:
+    """Between worker phases: nothing queued, nothing pending, no worker busy, twice in a row 0.2 s apart. A drain
+    job claims whatever is due, not only what woke it, and rings for another while it finds work: one still running
+    from the previous phase (its callbacks) would fold this phase's items while they are being stored, before the
+    timed wake-up."""
+    from rq import Worker
+
+    conn = container.redis()
+    deadline = time.monotonic() + 60
+    quiet = 0
+    while quiet < 2:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the workers did not go idle within 60 s of emptying the queues")
+        _flush_queues(container)
+        _settle_outbox(container)
+        busy = any(w.get_state() == "busy" for w in Worker.all(connection=conn))
+        quiet = 0 if busy else quiet + 1
+        time.sleep(0.2)
+    _flush_queues(container)
 
 
 def _flush_queues(container) -> None:
