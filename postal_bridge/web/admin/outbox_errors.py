@@ -50,7 +50,7 @@ PATTERNS: tuple[Pattern, ...] = (
         "carrier_not_enabled",
         r"carrier '(?P<carrier>[^']+)' is not (?:enabled for this agency|configured)",
         _l("Hãng vận chuyển %(carrier)s chưa được bật hoặc chưa được cấu hình cho đơn vị của bưu gửi."),
-        _l("Bật hãng và nhập thông tin kết nối ở trang Hãng vận chuyển, rồi chạy lại mục này."),
+        _l("Bật hãng và nhập thông tin kết nối ở trang \u201cHãng vận chuyển, SMS\u201d, rồi chạy lại mục này."),
     ),
     _p(
         "duplicate_reference",
@@ -94,8 +94,8 @@ PATTERNS: tuple[Pattern, ...] = (
         r"|wrong ApiKey or SecretKey",
         _l("Bên ngoài từ chối thông tin đăng nhập của hệ thống (khóa API, mật khẩu hoặc mã truy cập sai, hết hạn)."),
         _l(
-            "Kiểm tra thông tin kết nối ở trang Hãng vận chuyển (với tin nhắn: cấu hình nhà cung cấp SMS của máy "
-            "chủ), sửa rồi chạy lại."
+            "Kiểm tra thông tin kết nối của hãng ở trang \u201cHãng vận chuyển, SMS\u201d (với tin nhắn: cấu hình nhà "
+            "cung cấp SMS của máy chủ), sửa rồi chạy lại."
         ),
     ),
     # -- callbacks to the one-stop system (services/notify.py, adapters/dossier/webhook.py) ---------------------------
@@ -110,7 +110,7 @@ PATTERNS: tuple[Pattern, ...] = (
         "callback_gone",
         r"410 Gone|HTTP 410|endpoint disabled",
         _l("Hệ thống một cửa đã trả lời 410 Gone: địa chỉ nhận bị ngừng, các thông báo sau được giữ lại, không gửi."),
-        _l("Khi bên nhận đã sửa xong, chọn mục, đánh dấu \u201cBật lại địa chỉ nhận\u201d rồi chạy lại."),
+        _l("Khi bên nhận đã sửa xong, chọn mục, đánh dấu \u201cBật lại địa chỉ nhận đã báo ngừng\u201d rồi chạy lại."),
         kinds=_WEBHOOK,
     ),
     _p(
@@ -266,7 +266,7 @@ GENERIC: dict[OutboxKind, object] = {
     _K.SEND_SMS: _l("Chưa gửi được tin nhắn cho công dân vì một lỗi hệ thống chưa mô tả được."),
 }
 GENERIC_TODO = _l("Gửi số mục và chi tiết kỹ thuật cho đội kỹ thuật; sau khi họ sửa, chạy lại.")
-REPLAY_WHEN_FIXED = _l("Hệ thống đã ngừng tự thử: khi sự cố đã hết, chọn mục và bấm \u201cChạy lại\u201d.")
+REPLAY_WHEN_FIXED = _l("Hệ thống đã ngừng tự thử: khi sự cố đã hết, chọn mục và bấm \u201cChạy lại mục đã chọn\u201d.")
 
 
 @dataclass(frozen=True)
