@@ -36,7 +36,8 @@ class WebhookSchema(Schema):
     state = fields.String()
     attempts = fields.Integer()
     last_error = fields.String(
-        allow_none=True, metadata={"description": "the last failure; phones, e-mails, ID numbers and the citizen masked"}
+        allow_none=True,
+        metadata={"description": "the last failure; phone numbers, e-mails, ID numbers and the citizen's name masked"},
     )
     created_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)

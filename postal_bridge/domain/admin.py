@@ -160,7 +160,14 @@ def _mask_known(text: str, known: Iterable[str | None]) -> str:
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(sorted(needles, key=len, reverse=True)) + r")(?!\w)")
     text = unicodedata.normalize("NFC", text)
     folded, origin = _folded(text)
-    spans = [(origin[m.start()], origin[m.end() - 1] + 1) for m in pattern.finditer(folded)]
+    spans = [(origin[m.start()], _past_marks(text, origin[m.end() - 1] + 1)) for m in pattern.finditer(folded)]
     for start, end in reversed(spans):
         text = text[:start] + MASK + text[end:]
     return text
+
+
+def _past_marks(text: str, end: int) -> int:
+    """``end`` moved past combining marks left over after NFC (they fold to nothing), so none dangles after a mask."""
+    while end < len(text) and unicodedata.combining(text[end]):
+        end += 1
+    return end

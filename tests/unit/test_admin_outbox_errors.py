@@ -32,6 +32,7 @@ SAMPLES = [
         "address_unresolved",
     ),
     (K.BOOK, "RouteNotServiceable: ghn: GHN offers no service standard 01→79", "route_not_served"),
+    (K.CANCEL_WITH_CARRIER, "Viettel Post refused the change: Đơn đã giao cho bưu tá", "cancel_refused"),
     (K.CANCEL_WITH_CARRIER, "login refused: Sai tên đăng nhập hoặc mật khẩu", "credentials_refused"),  # vnpost
     (K.SEND_SMS, "HTTP 401: credentials refused", "credentials_refused"),  # adapters/sms/esms.py
     (K.SEND_SMS, "CodeResult 101: wrong ApiKey or SecretKey", "credentials_refused"),
@@ -193,6 +194,8 @@ def test_a_courier_echo_without_diacritics_in_capitals_or_decomposed_is_masked()
     ):
         out = scrub_error(f"receiver {echoed} refused", known=[NAME])
         assert out == "receiver *** refused", (echoed, out)
+    # A combining mark that NFC cannot compose (a stray tone on "y" + dot) goes with the mask, not after it.
+    assert scrub_error("gọi An Ny\u0323\u0301 xong", known=["An Ny"]) == "gọi *** xong"
     # Old-style tone placement (hoà / hòa) folds to the same letters.
     assert scrub_error("gọi Trần Thị Hoà thất bại", known=["Trần Thị Hòa"]) == "gọi *** thất bại"
 

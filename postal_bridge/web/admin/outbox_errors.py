@@ -71,7 +71,7 @@ PATTERNS: tuple[Pattern, ...] = (
     ),
     _p(
         "cancel_refused",
-        r"refused the cancel|cancel refused",
+        r"refused the cancel|cancel refused|refused the change",
         _l("Hãng từ chối hủy đơn (có thể bưu tá đã lấy hàng)."),
         _l("Gọi cho hãng để dừng hoặc nhận lại bưu gửi; chạy lại mục này không giúp được."),
     ),
