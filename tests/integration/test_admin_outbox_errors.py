@@ -171,7 +171,7 @@ def test_dead_items_are_explained_in_vietnamese_without_the_citizens_details(wor
     page = _html(client, "/admin/outbox?view=dead")
     assert "Hãng không trả lời rõ khi đặt đơn" in page  # outcome unknown
     assert f"Đã thử {budget + 1} lần rồi dừng." in page
-    assert "Hệ thống đã ngừng tự thử" in page  # dead: replay once fixed, not "it retries by itself"
+    assert "hỏi hãng theo mã tham chiếu của bưu gửi trước khi chạy lại" in page  # dead: not "it retries by itself"
     assert "Hãng từ chối hủy đơn" in page and "chạy lại mục này không giúp được" in page
     assert page.count("<summary>Chi tiết kỹ thuật</summary>") == 2
     assert "outcome unknown, will look up" in page and "HTTP 500" in page  # the raw text, inside the details

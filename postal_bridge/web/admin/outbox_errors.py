@@ -8,8 +8,9 @@ wrong and one saying what to do. The first row that matches wins, so the specifi
 transport ones. A text no row knows gets the generic sentence of its kind (``GENERIC``).
 
 ``"gave up after N attempts: <reason>"`` (the retry budget spent) is taken apart first: the reason is explained and the
-page says the item stopped after N attempts; for a transient failure the advice is then to replay once the fault is
-fixed, not to wait for the next automatic attempt.
+page says the item stopped after N attempts. Once an item has stopped, "it retries by itself" is no advice: a transient
+failure says to replay once the fault is fixed, and a booking that may have reached the courier says to ask the
+courier first (a replayed booking starts with a fresh create, so it could make a second order).
 """
 
 from __future__ import annotations
@@ -33,16 +34,27 @@ class Pattern:
     name: str  # stable identifier (tests, and the page's data attribute for support)
     regex: re.Pattern[str]
     what: object  # lazy Vietnamese msgid; may use the regex's named groups as %(name)s
-    todo: object
+    todo: object  # while the item is still being tried
     kinds: frozenset[OutboxKind] | None = None
-    transient: bool = False  # the system retries by itself: nothing to do unless the item ended dead
+    todo_dead: object | None = None  # once it stopped, when that needs other advice than ``todo``
 
 
-def _p(name: str, regex: str, what: object, todo: object, *, kinds=None, transient: bool = False) -> Pattern:
-    return Pattern(name, re.compile(regex, re.IGNORECASE), what, todo, kinds, transient)
+def _p(
+    name: str, regex: str, what: object, todo: object, *, kinds=None, transient: bool = False, todo_dead=None
+) -> Pattern:
+    """A row; ``transient``: the system retries by itself, so once the item stopped the advice is to replay it when
+    the fault is over (``REPLAY_WHEN_FIXED``) unless ``todo_dead`` says otherwise."""
+    dead = todo_dead if todo_dead is not None else (REPLAY_WHEN_FIXED if transient else None)
+    return Pattern(name, re.compile(regex, re.IGNORECASE), what, todo, kinds, dead)
 
 
+REPLAY_WHEN_FIXED = _l("Hệ thống đã ngừng tự thử: khi sự cố đã hết, chọn mục và bấm \u201cChạy lại mục đã chọn\u201d.")
 _RETRIES = _l("Không cần làm gì: hệ thống tự thử lại theo lịch.")
+# A booking that may have reached the courier: a replay starts with a fresh create (no look-up by reference first).
+_ASK_COURIER_FIRST = _l(
+    "Hệ thống đã ngừng tự thử. Hãng có thể đã có đơn: hỏi hãng theo mã tham chiếu của bưu gửi trước khi chạy lại, để "
+    "không có hai đơn."
+)
 
 PATTERNS: tuple[Pattern, ...] = (
     # -- courier bookings and cancellations (services/booking.py) -----------------------------------------------------
@@ -56,18 +68,15 @@ PATTERNS: tuple[Pattern, ...] = (
         "duplicate_reference",
         r"^duplicate reference but no order found",
         _l("Hãng báo đã có đơn với mã tham chiếu của bưu gửi nhưng chưa tra ra được đơn đó."),
-        _l(
-            "Hệ thống tự tra lại. Nếu mục đã dừng, hỏi hãng xem đơn đã được tạo chưa trước khi chạy lại, để không "
-            "có hai đơn."
-        ),
-        transient=True,
+        _l("Không cần làm gì: hệ thống tự tra lại đơn theo mã tham chiếu."),
+        todo_dead=_ASK_COURIER_FIRST,
     ),
     _p(
         "outcome_unknown",
         r"^outcome unknown, will look up",
         _l("Hãng không trả lời rõ khi đặt đơn: có thể hãng đã nhận đơn, có thể chưa."),
         _l("Không cần làm gì: lần thử sau hệ thống tra đơn theo mã tham chiếu trước, không đặt trùng."),
-        transient=True,
+        todo_dead=_ASK_COURIER_FIRST,
     ),
     _p(
         "cancel_refused",
@@ -171,7 +180,6 @@ PATTERNS: tuple[Pattern, ...] = (
         _l("Tài khoản SMS có vấn đề: hết tiền, tên thương hiệu chưa đăng ký, hoặc máy chủ chưa được phép gửi."),
         _l("Báo người phụ trách hợp đồng SMS xử lý với nhà cung cấp; xong thì chạy lại."),
         kinds=_SMS,
-        transient=True,
     ),
     _p(
         "sms_content_refused",
@@ -266,7 +274,6 @@ GENERIC: dict[OutboxKind, object] = {
     _K.SEND_SMS: _l("Chưa gửi được tin nhắn cho công dân vì một lỗi hệ thống chưa mô tả được."),
 }
 GENERIC_TODO = _l("Gửi số mục và chi tiết kỹ thuật cho đội kỹ thuật; sau khi họ sửa, chạy lại.")
-REPLAY_WHEN_FIXED = _l("Hệ thống đã ngừng tự thử: khi sự cố đã hết, chọn mục và bấm \u201cChạy lại mục đã chọn\u201d.")
 
 
 @dataclass(frozen=True)
@@ -303,5 +310,5 @@ def explain(last_error: str | None, kind: OutboxKind, *, dead: bool = False) -> 
         return Explanation(str(GENERIC[kind]), str(GENERIC_TODO), "generic", attempts)
     pattern, groups = found
     what = str(pattern.what) % groups if groups else str(pattern.what)
-    todo = str(REPLAY_WHEN_FIXED) if pattern.transient and (dead or gave_up) else str(pattern.todo)
+    todo = str(pattern.todo_dead) if pattern.todo_dead is not None and (dead or gave_up) else str(pattern.todo)
     return Explanation(what, todo, pattern.name, attempts)
