@@ -20,7 +20,8 @@ _C = t.consignments
 _A = t.agencies
 _K = t.api_keys
 _U = t.users
-_PERSONAL = (_C.c.citizen_name, _C.c.citizen_phone, _C.c.address_line)
+# What a courier may echo back of the item's citizen: masked in the error text shown (``scrub_error(known=…)``).
+_PERSONAL = (_C.c.citizen_name, _C.c.citizen_phone, _C.c.address_line, _C.c.address_legacy_text)
 
 
 def _view_filter(view: OutboxView) -> Any:
