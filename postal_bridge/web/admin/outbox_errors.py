@@ -63,12 +63,14 @@ PATTERNS: tuple[Pattern, ...] = (
         r"carrier '(?P<carrier>[^']+)' is not (?:enabled for this agency|configured)",
         _l("Hãng vận chuyển %(carrier)s chưa được bật hoặc chưa được cấu hình cho đơn vị của bưu gửi."),
         _l("Bật hãng và nhập thông tin kết nối ở trang \u201cHãng vận chuyển, SMS\u201d, rồi chạy lại mục này."),
+        kinds=_CARRIER,
     ),
     _p(
         "duplicate_reference",
         r"^duplicate reference but no order found",
         _l("Hãng báo đã có đơn với mã tham chiếu của bưu gửi nhưng chưa tra ra được đơn đó."),
         _l("Không cần làm gì: hệ thống tự tra lại đơn theo mã tham chiếu."),
+        kinds=_CARRIER,
         todo_dead=_ASK_COURIER_FIRST,
     ),
     _p(
@@ -76,6 +78,7 @@ PATTERNS: tuple[Pattern, ...] = (
         r"^outcome unknown, will look up",
         _l("Hãng không trả lời rõ khi đặt đơn: có thể hãng đã nhận đơn, có thể chưa."),
         _l("Không cần làm gì: lần thử sau hệ thống tra đơn theo mã tham chiếu trước, không đặt trùng."),
+        kinds=_CARRIER,
         todo_dead=_ASK_COURIER_FIRST,
     ),
     _p(
@@ -83,6 +86,7 @@ PATTERNS: tuple[Pattern, ...] = (
         r"refused the cancel|cancel refused|refused the change",
         _l("Hãng từ chối hủy đơn (có thể bưu tá đã lấy hàng)."),
         _l("Gọi cho hãng để dừng hoặc nhận lại bưu gửi; chạy lại mục này không giúp được."),
+        kinds=_CARRIER,
     ),
     _p(
         "address_unresolved",
