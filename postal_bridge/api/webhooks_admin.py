@@ -35,7 +35,10 @@ class WebhookSchema(Schema):
     webhook_id = fields.String(attribute="message_id", allow_none=True)
     state = fields.String()
     attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
+    last_error = fields.String(
+        allow_none=True,
+        metadata={"description": "the last failure; phone numbers, e-mails, ID numbers and the citizen's name masked"},
+    )
     created_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)
 

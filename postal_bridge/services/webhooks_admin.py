@@ -9,9 +9,10 @@ otherwise they are left dead and counted as skipped.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from postal_bridge.domain.admin import scrub_error
 from postal_bridge.domain.alerts import WebhookRecord
 from postal_bridge.domain.errors import NotFound, ValidationFailed
 from postal_bridge.domain.model import OutboxState
@@ -38,10 +39,14 @@ class RotatedSecret:
 def list_webhooks(
     deps: Deps, *, state: str | None = OutboxState.DEAD.value, agency_id: str | None = None, limit: int = 100
 ) -> list[WebhookRecord]:
+    """Callbacks in one state, oldest first, their error texts scrubbed of personal data (``scrub_error``)."""
     if state is not None and state not in STATES:
         raise ValidationFailed({"state": [f"Must be one of: {', '.join(STATES)}."]})
     with deps.uow() as uow:
-        return uow.alerts.webhooks(state=state, agency_id=agency_id, limit=max(1, min(limit, 1000)))
+        rows = uow.alerts.webhooks(state=state, agency_id=agency_id, limit=max(1, min(limit, 1000)))
+        known = uow.admin.personal_strings([r.consignment_id for r in rows if r.last_error and r.consignment_id])
+    # The error text as the outbox page shows it: no phone, e-mail, ID number, nor the citizen's name or street.
+    return [replace(r, last_error=scrub_error(r.last_error, known=known.get(r.consignment_id or "", ()))) for r in rows]
 
 
 def agency_id_for(deps: Deps, agency_code: str) -> str:

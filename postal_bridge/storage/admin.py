@@ -20,6 +20,8 @@ _C = t.consignments
 _A = t.agencies
 _K = t.api_keys
 _U = t.users
+# What a courier may echo back of the item's citizen: masked in the error text shown (``scrub_error(known=…)``).
+_PERSONAL = (_C.c.citizen_name, _C.c.citizen_phone, _C.c.address_line, _C.c.address_legacy_text)
 
 
 def _view_filter(view: OutboxView) -> Any:
@@ -114,6 +116,8 @@ class SqlAdminRepository:
                 _O.c.consignment_id,
                 _C.c.tracking_code,
                 _A.c.code.label("agency_code"),
+                # The item's own personal strings, masked in its error text (a courier may echo them back).
+                *_PERSONAL,
             )
             .select_from(_O.outerjoin(_C, _C.c.id == _O.c.consignment_id).outerjoin(_A, _A.c.id == _C.c.agency_id))
             .where(where)
@@ -133,7 +137,7 @@ class SqlAdminRepository:
                 next_attempt_at=r["next_attempt_at"],
                 created_at=r["created_at"],
                 completed_at=r["completed_at"],
-                last_error=scrub_error(r["last_error"]),
+                last_error=scrub_error(r["last_error"], known=[r[c.name] for c in _PERSONAL]),
                 consignment_id=r["consignment_id"],
                 tracking_code=r["tracking_code"],
                 agency_code=r["agency_code"],
@@ -141,6 +145,14 @@ class SqlAdminRepository:
             for r in self.conn.execute(q).mappings()
         ]
         return rows, int(self.conn.execute(count).scalar_one())
+
+    def personal_strings(self, consignment_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Per consignment, the personal strings its outbox errors must not show (``scrub_error(known=…)``)."""
+        wanted = sorted({i for i in consignment_ids if i})
+        if not wanted:
+            return {}
+        q = select(_C.c.id, *_PERSONAL).where(_C.c.id.in_(wanted))
+        return {r[0]: tuple(v for v in r[1:] if v) for r in self.conn.execute(q).all()}
 
     def requeue_dead(self, ids: Sequence[int], *, now: datetime, exclude_kind: OutboxKind | None = None) -> list[int]:
         """Dead rows back to pending (attempts reset, due now). Only rows still dead change, so a second replay of

@@ -42,8 +42,8 @@ def _dead(live, kind: OutboxKind, error: str) -> int:
 
 def test_overview_user_key_and_outbox_replay(live, new_page, admin_site) -> None:
     username, password = admin_site
-    label_id = _dead(live, OutboxKind.RENDER_LABEL, "gave up after 11 attempts: renderer timed out")
-    _dead(live, OutboxKind.BOOK, "gave up after 11 attempts: courier answered HTTP 503")
+    label_id = _dead(live, OutboxKind.RENDER_LABEL, "gave up after 10 attempts: renderer timed out")
+    _dead(live, OutboxKind.BOOK, "gave up after 10 attempts: courier answered HTTP 503")
     page = new_page()
     sign_in(page, username, password)
 
@@ -102,9 +102,22 @@ def test_overview_user_key_and_outbox_replay(live, new_page, admin_site) -> None
     check_accessibility(page, "admin-key-revoke")
     page.get_by_role("link", name="Không, quay lại").click()
 
-    # The outbox: the dead label job is replayed, the page says what happened.
+    # The outbox: each failure said in words with what to do, the technical text folded away.
+    _dead(live, OutboxKind.NOTIFY_DOSSIER, "the receiver answered 410 Gone; endpoint disabled")
+    _dead(live, OutboxKind.SEND_SMS, "CodeResult 108: malformed phone number")
     page.get_by_role("navigation", name="Chức năng").get_by_role("link", name="Hàng đợi").click()
     page.get_by_role("link", name="Thất bại, đã ngừng thử").click()
+    assert page.get_by_text("Hệ thống bên ngoài đang gặp lỗi (HTTP 5xx).", exact=False).is_visible()
+    assert page.get_by_text("Hệ thống một cửa đã trả lời 410 Gone", exact=False).is_visible()
+    assert page.get_by_text("Số điện thoại của công dân không nhận được tin nhắn", exact=False).is_visible()
+    raw = page.get_by_text("courier answered HTTP 503", exact=False)
+    assert not raw.is_visible()  # folded in its <details> until asked for
+    page.locator("details.outbox-error__raw").filter(has_text="HTTP 503").locator("summary").click()
+    assert raw.is_visible()
+    check_accessibility(page, "admin-outbox-failed")
+    screenshot(page, "quan-tri-hang-doi-that-bai")
+
+    # The dead label job is replayed, the page says what happened.
     assert page.get_by_role("cell", name="Tạo nhãn bưu gửi").is_visible()
     page.get_by_label(f"Chọn mục {label_id} để chạy lại").check()
     page.get_by_role("button", name="Chạy lại mục đã chọn").click()

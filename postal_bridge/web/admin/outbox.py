@@ -1,5 +1,6 @@
 """``/admin/outbox``: every external effect waiting, retrying, in flight or dead-lettered — what it is (in words),
-for which consignment and agency, how many attempts, the last error (personal data masked), the next attempt — and
+for which consignment and agency, how many attempts, the last error explained in words (``outbox_errors``) with the
+technical text (personal data masked) folded away, the next attempt — and
 replaying one or a selection of dead items, with what the replay did."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from postal_bridge.domain.errors import ValidationFailed
 from postal_bridge.domain.model import OutboxKind
 from postal_bridge.services import admin as svc
 from postal_bridge.web.admin.common import KIND_LABELS, VIEW_LABELS, admin, bp, deps, field_errors
+from postal_bridge.web.admin.outbox_errors import explain
 
 
 def _filters(source) -> dict[str, str]:
@@ -57,6 +59,7 @@ def outbox():
         view_labels=VIEW_LABELS,
         agencies=svc.agencies(deps(), admin()),
         errors=errors,
+        explain=explain,
         back=_back(filters),
         page_url=lambda n: _back(filters) + ("&" if "?" in _back(filters) else "?") + f"page={n}",
     ), (400 if errors else 200)
