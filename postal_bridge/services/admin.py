@@ -25,7 +25,7 @@ from postal_bridge.domain.post_offices import CsvRowError, PostOffice, read_post
 from postal_bridge.domain.reports import AuditEntry
 from postal_bridge.domain.sms import SmsSettings
 from postal_bridge.domain.text import nfc
-from postal_bridge.services import accounts, webhooks_admin
+from postal_bridge.services import accounts, booking, webhooks_admin
 from postal_bridge.services import carriers as carrier_svc
 from postal_bridge.services import sms as sms_svc
 from postal_bridge.services.agencies import Caller, IssuedKey, checked_agency, create_api_key, public_key, require_admin
@@ -721,6 +721,11 @@ def replay(deps: Deps, admin: Caller, ids: Sequence[int], *, reenable: bool = Fa
         hook_ids, unusable, reenabled = webhooks_admin.requeue_in(uow, records, now=now, reenable=reenable)
         others = uow.admin.requeue_dead(
             [i for i in dead if i not in hooks], now=now, exclude_kind=OutboxKind.NOTIFY_DOSSIER
+        )
+        # A replayed booking starts its attempts afresh; the courier may hold the order of an earlier one whose answer
+        # was lost, so it looks the order up by reference before creating one (no second order).
+        uow.admin.set_payloads(
+            {i: {**dead[i].payload, booking.LOOK_UP_FIRST: True} for i in others if dead[i].kind == OutboxKind.BOOK}
         )
         texts = [str(dead[i].payload.get("message_id")) for i in others if dead[i].kind == OutboxKind.SEND_SMS]
         uow.admin.requeue_sms([t for t in texts if t], at=now)

@@ -23,7 +23,7 @@ from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.domain.status import Kind, Status
 from postal_bridge.services.deps import Deps
 from postal_bridge.services.effects import add_outbox, record_effects
-from postal_bridge.services.outbox import GiveUp, RetryLater, complete, handles, on_dead
+from postal_bridge.services.outbox import GiveUp, RetryLater, complete, handles, on_dead, safe_reason
 from postal_bridge.services.tracking import fold
 
 BOOKING_DEAD = "booking_dead"  # alert kind: a booking dead-lettered after its retry budget
@@ -69,6 +69,11 @@ def build_request(uow: UnitOfWork, c: Consignment, agency: Agency) -> Consignmen
     )
 
 
+# Set in a booking's payload when an administrator replays it: its attempts count restarts, but an earlier attempt may
+# have reached the courier, so the replay looks the order up by reference before it creates one.
+LOOK_UP_FIRST = "look_up_first"
+
+
 @handles(OutboxKind.BOOK)
 def book(deps: Deps, item: OutboxItem) -> list[int]:
     with deps.uow() as uow:
@@ -84,7 +89,8 @@ def book(deps: Deps, item: OutboxItem) -> list[int]:
     if adapter is None:
         raise GiveUp(f"carrier {c.carrier!r} is not enabled for this agency")
 
-    result = _book_once(adapter, request, first_attempt=item.attempts == 1)
+    first = item.attempts == 1 and not item.payload.get(LOOK_UP_FIRST)
+    result = _book_once(adapter, request, first_attempt=first)
     with deps.uow() as uow:
         c = uow.consignments.get(c.id)
         assert c is not None
@@ -161,8 +167,9 @@ def booking_given_up(uow: UnitOfWork, deps: Deps, item: OutboxItem, reason: str)
             subject=f"consignment:{item.consignment_id}",
             message=(
                 f"Booking consignment {item.consignment_id} with the courier was given up after {item.attempts} "
-                f"attempts ({reason[:300]}). It stays 'requested'. If a create went unanswered the courier may "
-                "hold the order: check with the courier before cancelling or booking again."
+                f"attempts ({safe_reason(uow, item, reason)}). It stays 'requested'. If a create went unanswered the "
+                "courier may hold the order: replaying the item on the outbox page looks it up by reference before "
+                "creating one."
             ),
         )
     )

@@ -3,7 +3,7 @@ the overview, API keys with their last use, revoking keys and changing callback 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -171,6 +171,11 @@ class SqlAdminRepository:
             completed_at=None,
         ).returning(_O.c.id)
         return sorted(self.conn.execute(q).scalars())
+
+    def set_payloads(self, payloads: Mapping[int, dict[str, Any]]) -> None:
+        """Replace the payload of each given outbox row (a replayed booking is marked to look its order up first)."""
+        for item_id, payload in payloads.items():
+            self.conn.execute(update(_O).where(_O.c.id == item_id).values(payload=payload))
 
     def requeue_sms(self, message_ids: Sequence[str], *, at: datetime) -> int:
         """Failed texts whose outbox row is being replayed go back to queued, so the handler sends them again (it

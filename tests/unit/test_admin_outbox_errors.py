@@ -141,13 +141,13 @@ def test_a_spent_budget_says_how_many_attempts_and_to_replay_once_fixed(app) -> 
     assert "không gửi lại được" in permanent.todo  # a permanent fault keeps its own advice
 
 
-def test_a_stopped_booking_that_may_have_reached_the_courier_says_to_ask_the_courier_first(app) -> None:
+def test_a_stopped_booking_that_may_have_reached_the_courier_says_a_replay_looks_it_up_first(app) -> None:
     text = "gave up after 11 attempts: outcome unknown, will look up pb-3f2a9c first: HTTP 500"
     with _vi(app):
         stopped = explain(text, K.BOOK, dead=True)
         trying = explain("outcome unknown, will look up pb-3f2a9c first: HTTP 500", K.BOOK)
         duplicate = explain("duplicate reference but no order found yet: exists", K.BOOK, dead=True)
-    assert "hỏi hãng theo mã tham chiếu" in stopped.todo and stopped.todo == duplicate.todo
+    assert "tra đơn theo mã tham chiếu" in stopped.todo and stopped.todo == duplicate.todo
     assert trying.todo.startswith("Không cần làm gì")
 
 

@@ -9,8 +9,8 @@ transport ones. A text no row knows gets the generic sentence of its kind (``GEN
 
 ``"gave up after N attempts: <reason>"`` (the retry budget spent) is taken apart first: the reason is explained and the
 page says the item stopped after N attempts. Once an item has stopped, "it retries by itself" is no advice: a transient
-failure says to replay once the fault is fixed, and a booking that may have reached the courier says to ask the
-courier first (a replayed booking starts with a fresh create, so it could make a second order).
+failure says to replay once the fault is fixed, and a booking that may have reached the courier says that a replay
+is safe: a replayed booking looks its order up by reference before it creates one (``services.booking.LOOK_UP_FIRST``).
 """
 
 from __future__ import annotations
@@ -50,10 +50,10 @@ def _p(
 
 REPLAY_WHEN_FIXED = _l("Hệ thống đã ngừng tự thử: khi sự cố đã hết, chọn mục và bấm \u201cChạy lại mục đã chọn\u201d.")
 _RETRIES = _l("Không cần làm gì: hệ thống tự thử lại theo lịch.")
-# A booking that may have reached the courier: a replay starts with a fresh create (no look-up by reference first).
-_ASK_COURIER_FIRST = _l(
-    "Hệ thống đã ngừng tự thử. Hãng có thể đã có đơn: hỏi hãng theo mã tham chiếu của bưu gửi trước khi chạy lại, để "
-    "không có hai đơn."
+# A booking that may have reached the courier: a replay looks the order up by reference before creating one.
+_REPLAY_LOOKS_UP_FIRST = _l(
+    "Hệ thống đã ngừng tự thử. Hãng có thể đã có đơn, nhưng chạy lại vẫn an toàn: lần chạy lại tra đơn theo mã tham "
+    "chiếu của bưu gửi trước khi đặt, nên không tạo hai đơn. Chạy lại khi hãng đã hoạt động bình thường."
 )
 
 PATTERNS: tuple[Pattern, ...] = (
@@ -71,7 +71,7 @@ PATTERNS: tuple[Pattern, ...] = (
         _l("Hãng báo đã có đơn với mã tham chiếu của bưu gửi nhưng chưa tra ra được đơn đó."),
         _l("Không cần làm gì: hệ thống tự tra lại đơn theo mã tham chiếu."),
         kinds=_CARRIER,
-        todo_dead=_ASK_COURIER_FIRST,
+        todo_dead=_REPLAY_LOOKS_UP_FIRST,
     ),
     _p(
         "outcome_unknown",
@@ -79,7 +79,7 @@ PATTERNS: tuple[Pattern, ...] = (
         _l("Hãng không trả lời rõ khi đặt đơn: có thể hãng đã nhận đơn, có thể chưa."),
         _l("Không cần làm gì: lần thử sau hệ thống tra đơn theo mã tham chiếu trước, không đặt trùng."),
         kinds=_CARRIER,
-        todo_dead=_ASK_COURIER_FIRST,
+        todo_dead=_REPLAY_LOOKS_UP_FIRST,
     ),
     _p(
         "cancel_refused",
