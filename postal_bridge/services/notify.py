@@ -24,7 +24,7 @@ from postal_bridge.domain.model import ApiKey, OutboxItem, OutboxKind
 from postal_bridge.domain.webhooks import WebhookDelivery, signing_secrets
 from postal_bridge.services.callbacks import check_callback_url
 from postal_bridge.services.deps import Deps
-from postal_bridge.services.outbox import GiveUp, RetryLater, complete, effect_only, handles
+from postal_bridge.services.outbox import GiveUp, RetryLater, complete, effect_only, handles, safe_reason
 
 ENDPOINT_DISABLED = "endpoint disabled"
 
@@ -104,7 +104,7 @@ def _failed(deps: Deps, item: OutboxItem, key: ApiKey, reason: str, *, after: in
                 message=(
                     f"Callbacks to {_host(key.callback_url)} for API key {key.key_prefix}… ({key.name}) are being "
                     f"dead-lettered after about three days of failures (first: outbox #{item.id}, consignment "
-                    f"{item.consignment_id}): {reason}. When the receiver is back: "
+                    f"{item.consignment_id}): {safe_reason(uow, item, reason)}. When the receiver is back: "
                     f"`postal-bridge webhooks replay --since {item.created_at.isoformat()}`."
                 ),
             )

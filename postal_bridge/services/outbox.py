@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from postal_bridge.domain.admin import scrub_error
 from postal_bridge.domain.model import OutboxItem, OutboxKind
 from postal_bridge.domain.ports import UnitOfWork
 from postal_bridge.services.deps import Deps
@@ -314,6 +315,17 @@ def _settle_failure(deps: Deps, item: OutboxItem, exc: Exception) -> str:
     return _retry(deps, item, f"{type(exc).__name__}: {exc}"[:500], None)
 
 
+def safe_reason(uow: UnitOfWork, item: OutboxItem, reason: str) -> str:
+    """``reason`` as a log line or an alert may carry it: a courier's or receiver's error can echo the citizen
+    (name, street, phone), so those of the item's consignment are masked with phones, e-mails and ID numbers. The
+    stored ``last_error`` keeps the raw text; the admin page masks it when shown."""
+    known: tuple[str, ...] = ()
+    c = uow.consignments.get(item.consignment_id) if item.consignment_id else None
+    if c is not None:
+        known = (c.citizen.name, c.citizen.address.line, c.citizen.phone.national, c.address_legacy_text or "")
+    return scrub_error(reason, known) or ""
+
+
 def _retry(deps: Deps, item: OutboxItem, reason: str, after: int | None) -> str:
     schedule = _schedule(deps, item.kind)
     if item.attempts > len(schedule):
@@ -332,7 +344,8 @@ def _retry(deps: Deps, item: OutboxItem, reason: str, after: int | None) -> str:
             error=reason,
         )
         uow.commit()
-    log.info("outbox item will be retried", extra={"outbox_id": item.id, "delay_s": round(delay), "reason": reason})
+        shown = safe_reason(uow, item, reason)
+    log.info("outbox item will be retried", extra={"outbox_id": item.id, "delay_s": round(delay), "reason": shown})
     return "retry"
 
 
@@ -343,7 +356,8 @@ def _dead(deps: Deps, item: OutboxItem, reason: str) -> str:
         if uow.outbox.dead(item.id, attempt=item.attempts, now=deps.clock.now(), error=reason) and hook:
             hook(uow, deps, item, reason)
         uow.commit()
-    log.error("outbox item dead-lettered", extra={"outbox_id": item.id, "kind": item.kind.value, "reason": reason})
+        shown = safe_reason(uow, item, reason)
+    log.error("outbox item dead-lettered", extra={"outbox_id": item.id, "kind": item.kind.value, "reason": shown})
     return "dead"
 
 

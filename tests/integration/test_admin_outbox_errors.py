@@ -5,6 +5,7 @@ client meeting 500, 429, 410, redirects, bad JSON and a closed port — on the r
 
 from __future__ import annotations
 
+import logging
 import socket
 from datetime import timedelta
 
@@ -138,8 +139,9 @@ def _html(client, path: str) -> str:
     return answer.get_data(as_text=True)
 
 
-def test_dead_items_are_explained_in_vietnamese_without_the_citizens_details(world) -> None:
+def test_dead_items_are_explained_in_vietnamese_without_the_citizens_details(world, caplog) -> None:
     c, state, client, _ = world
+    caplog.set_level(logging.INFO, logger="postal_bridge")
     # 1. The courier answers 500 to every create: retried, then dead once the budget is spent.
     down = _create(c, 1)
     drain(c)
@@ -167,11 +169,15 @@ def test_dead_items_are_explained_in_vietnamese_without_the_citizens_details(wor
     drain(c)
     refused = _row(c, booked, OutboxKind.CANCEL_WITH_CARRIER)
     assert refused.state == "dead" and NAME.upper() in refused.last_error and PHONE in refused.last_error
+    logged = [str(getattr(r, "reason", "")) for r in caplog.records]
+    assert any("cancel refused" in reason for reason in logged), logged  # the log says why, without the citizen
+    for personal in (NAME.upper(), PHONE, STREET):
+        assert not any(personal in reason for reason in logged), personal
 
     page = _html(client, "/admin/outbox?view=dead")
     assert "Hãng không trả lời rõ khi đặt đơn" in page  # outcome unknown
     assert f"Đã thử {budget + 1} lần rồi dừng." in page
-    assert "hỏi hãng theo mã tham chiếu của bưu gửi trước khi chạy lại" in page  # dead: not "it retries by itself"
+    assert "tra đơn theo mã tham chiếu của bưu gửi trước khi đặt" in page  # dead: not "it retries by itself"
     assert "Hãng từ chối hủy đơn" in page and "chạy lại mục này không giúp được" in page
     assert page.count("<summary>Chi tiết kỹ thuật</summary>") == 2
     assert "outcome unknown, will look up" in page and "HTTP 500" in page  # the raw text, inside the details
