@@ -144,28 +144,3 @@ def test_two_drains_claiming_at_once_take_different_items(container, clock) -> N
     assert len(a) == 4 and len(b) == 2
     assert not {i.id for i in a} & {i.id for i in b}
     assert all(i.attempts == 1 and i.state == OutboxState.IN_FLIGHT for i in a + b)
-
-
-def test_a_burst_of_local_items_leaves_work_for_the_drain_its_ring_starts(container, clock) -> None:
-    """Ten folds due at once (ten 100-event pushes): the first drain claims a share and rings, and the drain that
-    ring starts must find folds left to take, so both workers fold side by side instead of one folding all ten."""
-    now = clock.now()
-    row = {
-        "kind": OutboxKind.APPLY_TRACKING.value,
-        "payload": {"consignment_ids": []},  # a multi-consignment push's fold (nothing to fold here)
-        "state": OutboxState.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": now - timedelta(seconds=1),
-        "created_at": now,
-    }
-    with container.engine.begin() as conn:
-        conn.execute(insert(t.outbox), [dict(row) for _ in range(10)])
-    left_at_ring: list[int] = []
-
-    def ring() -> None:
-        with container.deps.reader() as uow:
-            left_at_ring.append(len(uow.outbox.due(now=clock.now(), limit=100)))
-
-    outbox.drain(container.deps, on_backlog=ring)
-    assert left_at_ring, "a drain that claims several folds asks for a second drain"
-    assert left_at_ring[0] >= 10 // 2, left_at_ring
