@@ -342,8 +342,8 @@ def _retry(deps: Deps, item: OutboxItem, reason: str, after: int | None) -> str:
             next_attempt_at=deps.clock.now() + timedelta(seconds=delay),
             error=reason,
         )
+        shown = safe_reason(uow, item, reason)  # before the commit: after it, a read would begin a second transaction
         uow.commit()
-        shown = safe_reason(uow, item, reason)
     log.info("outbox item will be retried", extra={"outbox_id": item.id, "delay_s": round(delay), "reason": shown})
     return "retry"
 
@@ -354,8 +354,8 @@ def _dead(deps: Deps, item: OutboxItem, reason: str) -> str:
         hook = _ON_DEAD.get(item.kind)
         if uow.outbox.dead(item.id, attempt=item.attempts, now=deps.clock.now(), error=reason) and hook:
             hook(uow, deps, item, reason)
-        uow.commit()
         shown = safe_reason(uow, item, reason)
+        uow.commit()
     log.error("outbox item dead-lettered", extra={"outbox_id": item.id, "kind": item.kind.value, "reason": shown})
     return "dead"
 
