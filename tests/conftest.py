@@ -243,16 +243,26 @@ def settings(tmp_path: Path, clean_db: str, redis_url: str):
     )
 
 
-@pytest.fixture
-def container(settings, clock: ManualClock):
+@contextlib.contextmanager
+def installed_container(settings, clock, **overrides) -> Iterator:
+    """A container built from ``settings`` (``overrides``: ``bootstrap.build``'s, e.g. ``carriers=``) and installed
+    as the workers' runtime, so jobs run in this process find it; uninstalled and closed afterwards."""
     from postal_bridge.bootstrap import build
     from workers import runtime
 
-    c = build(settings, clock=clock)
+    c = build(settings, clock=clock, **overrides)
     runtime.install(c)
-    yield c
-    runtime.install(None)
-    c.close()
+    try:
+        yield c
+    finally:
+        runtime.install(None)
+        c.close()
+
+
+@pytest.fixture
+def container(settings, clock: ManualClock):
+    with installed_container(settings, clock) as c:
+        yield c
 
 
 def drain(container) -> int:

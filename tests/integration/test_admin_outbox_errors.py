@@ -24,7 +24,7 @@ from postal_bridge.domain.webhooks import WebhookDelivery, new_webhook_secret
 from postal_bridge.services import accounts, agencies, consignments, outbox, webhooks_admin
 from postal_bridge.storage import tables as t
 from postal_bridge.web.admin.outbox_errors import explain
-from tests.conftest import drain, form_token, register_hanoi
+from tests.conftest import drain, form_token, installed_container, register_hanoi
 from tests.fakes.server import LoopbackServer
 
 PASSWORD = "mật khẩu quản trị đủ dài"
@@ -83,25 +83,19 @@ class HttpCourier(SandboxCarrier):
 @pytest.fixture
 def world(settings, clock):
     from postal_bridge import create_app
-    from postal_bridge.bootstrap import build
-    from workers import runtime
 
     state = {"down": True}
     with LoopbackServer(_courier_app(state)) as server:
         carrier = HttpCourier(server.url, now=clock.now, step_seconds=settings.sandbox_step_seconds)
-        c = build(settings, clock=clock, carriers={"sandbox": carrier})
-        runtime.install(c)
-        register_hanoi(c.deps)
-        accounts.create_user(c.deps, username="quantri", role="admin", agency_code="HCC-HN", password=PASSWORD)
-        app = create_app(container=c)
-        client = app.test_client()
-        answer = client.post(
-            "/login", data={"username": "quantri", "password": PASSWORD, "csrf_token": form_token(client)}
-        )
-        assert answer.status_code == 303
-        yield c, state, client, server
-        runtime.install(None)
-        c.close()
+        with installed_container(settings, clock, carriers={"sandbox": carrier}) as c:
+            register_hanoi(c.deps)
+            accounts.create_user(c.deps, username="quantri", role="admin", agency_code="HCC-HN", password=PASSWORD)
+            client = create_app(container=c).test_client()
+            answer = client.post(
+                "/login", data={"username": "quantri", "password": PASSWORD, "csrf_token": form_token(client)}
+            )
+            assert answer.status_code == 303
+            yield c, state, client, server
 
 
 def _create(c, n: int) -> str:

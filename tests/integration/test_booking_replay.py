@@ -14,7 +14,7 @@ from postal_bridge.domain.commands import CreateConsignment
 from postal_bridge.domain.model import OutboxKind
 from postal_bridge.services import admin, agencies, consignments
 from postal_bridge.storage import tables as t
-from tests.conftest import drain, register_hanoi
+from tests.conftest import drain, installed_container, register_hanoi
 
 
 class LedgerCourier(SandboxCarrier):
@@ -43,16 +43,10 @@ class LedgerCourier(SandboxCarrier):
 
 @pytest.fixture
 def world(settings, clock):
-    from postal_bridge.bootstrap import build
-    from workers import runtime
-
     courier = LedgerCourier(now=clock.now, step_seconds=settings.sandbox_step_seconds)
-    c = build(settings, clock=clock, carriers={"sandbox": courier})
-    runtime.install(c)
-    register_hanoi(c.deps)
-    yield c, courier
-    runtime.install(None)
-    c.close()
+    with installed_container(settings, clock, carriers={"sandbox": courier}) as c:
+        register_hanoi(c.deps)
+        yield c, courier
 
 
 def _create(c) -> str:

@@ -13,7 +13,7 @@ from adapters.carriers.sandbox import SandboxCarrier
 from postal_bridge.domain.commands import CreateConsignment
 from postal_bridge.services import agencies, consignments, outbox
 from postal_bridge.storage import tables
-from tests.conftest import drain, register_hanoi
+from tests.conftest import drain, installed_container, register_hanoi
 from workers.queues import SPREAD
 
 
@@ -31,16 +31,10 @@ class CountingSandbox(SandboxCarrier):
 
 @pytest.fixture
 def counting(settings, clock):
-    from postal_bridge.bootstrap import build
-    from workers import runtime
-
     carrier = CountingSandbox(now=clock.now, step_seconds=settings.sandbox_step_seconds)
-    c = build(settings, clock=clock, carriers={"sandbox": carrier})
-    runtime.install(c)
-    register_hanoi(c.deps)
-    yield c, carrier
-    runtime.install(None)
-    c.close()
+    with installed_container(settings, clock, carriers={"sandbox": carrier}) as c:
+        register_hanoi(c.deps)
+        yield c, carrier
 
 
 def _create_many(c, n: int) -> list[str]:
